@@ -1,0 +1,305 @@
+import { bool, int, num, oneOf, str, type KeySpec } from './keys.js';
+
+const CPU_QUANTITY = /^(\d+m|\d+(\.\d+)?)$/;
+const MEMORY_QUANTITY = /^\d+(\.\d+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$/;
+export const RATE_LIMIT_PATTERN = /^\s*(\d+)\s*\/\s*(second|minute|hour|day)\s*$/;
+
+const core = 'Core';
+const k8s = 'Kubernetes';
+const kafka = 'Kafka';
+const sse = 'SSE (Server-Sent Events)';
+const tracing = 'Tracing (OpenTelemetry)';
+const dlq = 'Dead Letter Queue';
+const service = 'Service & OTEL';
+const server = 'Server';
+const redis = 'Redis';
+const exec = 'Execution';
+
+/**
+ * Every non-secret configuration key: the seed's keys with the seed's code defaults, then the keys
+ * this project adds. TOML files and INTEGR8SCODE_* env vars may set any of them.
+ */
+export const settingKeys = {
+  // --- Core (seed) ---
+  PROJECT_NAME: str('integr8scode', {
+    section: core,
+    minLength: 1,
+    description: 'Application name for logs and metadata',
+  }),
+  DATABASE_NAME: str('integr8scode_db', {
+    section: core,
+    minLength: 1,
+    description: 'MongoDB database the application reads and writes',
+  }),
+  ALGORITHM: oneOf(['HS256', 'HS384', 'HS512'] as const, 'HS256', {
+    section: core,
+    description: 'JWT signing algorithm (HMAC family; tokens signed otherwise are refused)',
+  }),
+  ACCESS_TOKEN_EXPIRE_MINUTES: int(1440, { section: core, min: 1, description: 'Token lifetime in minutes' }),
+  MONGO_HOST: str('mongo', {
+    section: core,
+    minLength: 1,
+    description: 'MongoDB host used to build MONGODB_URL',
+  }),
+  MONGO_PORT: int(27017, {
+    section: core,
+    min: 1,
+    max: 65535,
+    description: 'MongoDB port used to build MONGODB_URL',
+  }),
+  MONGO_DB: str('integr8scode', {
+    section: core,
+    minLength: 1,
+    description: 'Database named in MONGODB_URL (the authentication database is admin)',
+  }),
+  ENVIRONMENT: oneOf(['development', 'test', 'production'] as const, 'development', {
+    section: core,
+    description: 'Deployment environment; outside development/test a dev-default SECRET_KEY is warned about',
+  }),
+
+  // --- Kubernetes (seed) ---
+  KUBERNETES_CONFIG_PATH: str('~/.kube/config', {
+    section: k8s,
+    description: 'Path to kubeconfig (in-cluster config is used when running inside a pod)',
+  }),
+  KUBERNETES_CA_CERTIFICATE_PATH: str('', {
+    section: k8s,
+    description: 'Custom CA certificate for the Kubernetes API (empty: the kubeconfig CA)',
+  }),
+  K8S_POD_CPU_LIMIT: str('1000m', {
+    section: k8s,
+    pattern: CPU_QUANTITY,
+    patternHint: 'CPU quantity like "1000m" or "0.5"',
+    description: 'CPU limit per executor pod',
+  }),
+  K8S_POD_MEMORY_LIMIT: str('128Mi', {
+    section: k8s,
+    pattern: MEMORY_QUANTITY,
+    patternHint: 'memory quantity like "128Mi"',
+    description: 'Memory limit per executor pod',
+  }),
+  K8S_POD_CPU_REQUEST: str('200m', {
+    section: k8s,
+    pattern: CPU_QUANTITY,
+    patternHint: 'CPU quantity like "200m"',
+    description: 'CPU request (guaranteed) per executor pod',
+  }),
+  K8S_POD_MEMORY_REQUEST: str('128Mi', {
+    section: k8s,
+    pattern: MEMORY_QUANTITY,
+    patternHint: 'memory quantity like "128Mi"',
+    description: 'Memory request (guaranteed) per executor pod',
+  }),
+  K8S_POD_EXECUTION_TIMEOUT: int(300, {
+    section: k8s,
+    min: 1,
+    description: 'Max execution time in seconds (wall clock)',
+  }),
+  K8S_NAMESPACE: str('integr8scode', {
+    section: k8s,
+    minLength: 1,
+    description: 'Namespace for executor pods (the default namespace is refused)',
+  }),
+  RATE_LIMITS: str('100/minute', {
+    section: k8s,
+    pattern: RATE_LIMIT_PATTERN,
+    patternHint: 'rate like "100/minute" (unit second, minute, hour or day)',
+    description: 'Default rate limit for API requests',
+  }),
+
+  // --- Kafka (seed) ---
+  KAFKA_BOOTSTRAP_SERVERS: str('kafka:29092', {
+    section: kafka,
+    minLength: 1,
+    description: 'Broker addresses (comma-separated host:port)',
+  }),
+  ENABLE_EVENT_STREAMING: bool(false, {
+    section: kafka,
+    description: 'Bridge execution events to SSE clients (off: SSE sends status from the database only)',
+  }),
+  EVENT_RETENTION_DAYS: int(30, { section: kafka, min: 1, description: 'Days to retain events in MongoDB' }),
+  KAFKA_CONSUMER_GROUP_ID: str('integr8scode-backend', {
+    section: kafka,
+    minLength: 1,
+    description: 'Consumer group ID of this process',
+  }),
+  KAFKA_AUTO_OFFSET_RESET: oneOf(['earliest', 'latest'] as const, 'earliest', {
+    section: kafka,
+    description: 'Where a consumer group with no committed offset starts',
+  }),
+  KAFKA_ENABLE_AUTO_COMMIT: bool(true, {
+    section: kafka,
+    description:
+      'Commit processed offsets in the background (true) or synchronously after each batch (false); only offsets whose work finished are ever committed',
+  }),
+  KAFKA_SESSION_TIMEOUT_MS: int(45000, {
+    section: kafka,
+    min: 1000,
+    description: 'Session timeout before the group rebalances',
+  }),
+  KAFKA_HEARTBEAT_INTERVAL_MS: int(10000, { section: kafka, min: 100, description: 'Heartbeat frequency' }),
+  KAFKA_REQUEST_TIMEOUT_MS: int(40000, { section: kafka, min: 100, description: 'Broker request timeout' }),
+  KAFKA_MAX_POLL_RECORDS: int(500, {
+    section: kafka,
+    min: 1,
+    description: 'Max records handled per fetched batch before offsets are committed and the next fetch',
+  }),
+  KAFKA_TOPIC_PREFIX: str('', {
+    section: kafka,
+    description: 'Prefix for every topic name (lets several deployments or test runs share a broker)',
+  }),
+  KAFKA_TOPIC_PARTITIONS: int(3, {
+    section: kafka,
+    min: 1,
+    description: 'Partitions of topics created at start',
+  }),
+  KAFKA_REPLICATION_FACTOR: int(1, {
+    section: kafka,
+    min: 1,
+    description: 'Replication factor of topics created at start',
+  }),
+  KAFKA_CONSUMER_MAX_ATTEMPTS: int(3, {
+    section: kafka,
+    min: 1,
+    description:
+      'Attempts of a failing handler (transient errors) before the message goes to the dead-letter topic',
+  }),
+  KAFKA_CONSUMER_RETRY_BASE_MS: int(200, {
+    section: kafka,
+    min: 1,
+    description: 'First backoff between handler attempts; doubles per attempt',
+  }),
+  KAFKA_CONSUMER_RETRY_MAX_MS: int(5000, {
+    section: kafka,
+    min: 1,
+    description: 'Cap of the handler backoff',
+  }),
+  KAFKA_DLQ_TOPIC: str('dead_letter_queue', {
+    section: kafka,
+    minLength: 1,
+    description: 'Dead-letter topic for invalid messages and exhausted retries',
+  }),
+
+  // --- SSE (seed) ---
+  SSE_CONSUMER_POOL_SIZE: int(10, {
+    section: sse,
+    min: 1,
+    description: 'Concurrent Kafka partitions the API bridges to SSE clients',
+  }),
+  SSE_HEARTBEAT_INTERVAL: int(30, { section: sse, min: 1, description: 'Keepalive interval in seconds' }),
+
+  // --- Tracing (seed) ---
+  OTLP_TRACES_ENDPOINT: str('', {
+    section: tracing,
+    description: 'OTLP gRPC endpoint; tracing is enabled when non-empty',
+  }),
+  TRACING_SERVICE_NAME: str('integr8scode-backend', {
+    section: tracing,
+    minLength: 1,
+    description: 'Service name in traces and logs',
+  }),
+  TRACING_SERVICE_VERSION: str('1.0.0', { section: tracing, description: 'Version in trace metadata' }),
+  TRACING_SAMPLING_RATE: num(0.1, { section: tracing, min: 0, max: 1, description: 'Sample rate (0.0-1.0)' }),
+
+  // --- DLQ (seed) ---
+  DLQ_RETRY_MAX_ATTEMPTS: int(5, { section: dlq, min: 0, description: 'Retries before archiving' }),
+  DLQ_RETRY_BASE_DELAY_SECONDS: num(60, { section: dlq, min: 0, description: 'Base delay between retries' }),
+  DLQ_RETRY_MAX_DELAY_SECONDS: num(3600, { section: dlq, min: 0, description: 'Max delay (backoff cap)' }),
+  DLQ_RETENTION_DAYS: int(7, { section: dlq, min: 1, description: 'Days to keep DLQ messages' }),
+  DLQ_WARNING_THRESHOLD: int(100, { section: dlq, min: 1, description: 'Warning alert threshold' }),
+  DLQ_CRITICAL_THRESHOLD: int(1000, { section: dlq, min: 1, description: 'Critical alert threshold' }),
+
+  // --- Service & OTEL (seed) ---
+  APP_URL: str('https://integr8scode.cc', { section: service, description: 'Public URL for notifications' }),
+  SERVICE_NAME: str('integr8scode-backend', {
+    section: service,
+    minLength: 1,
+    description: 'Service identifier',
+  }),
+  SERVICE_VERSION: str('1.0.0', { section: service, description: 'Service version' }),
+  OTEL_EXPORTER_OTLP_ENDPOINT: str('', {
+    section: service,
+    description: 'OTLP collector endpoint for metrics (empty: metrics not exported)',
+  }),
+  OTEL_SERVICE_NAME: str('', {
+    section: service,
+    description: 'OTEL service name (empty: TRACING_SERVICE_NAME)',
+  }),
+  OTEL_SERVICE_VERSION: str('', {
+    section: service,
+    description: 'OTEL service version (empty: TRACING_SERVICE_VERSION)',
+  }),
+  OTEL_RESOURCE_ATTRIBUTES: str('', {
+    section: service,
+    pattern: /^$|^[^=,]+=[^,]*(,[^=,]+=[^,]*)*$/,
+    patternHint: 'comma-separated key=value pairs',
+    description: 'Additional resource attributes (key=value,key=value)',
+  }),
+
+  // --- Server (seed) ---
+  WEB_CONCURRENCY: int(4, { section: server, min: 1, description: 'API worker processes' }),
+  WEB_THREADS: int(1, {
+    section: server,
+    min: 1,
+    max: 1024,
+    description: 'libuv threads per API process (bcrypt and DNS run there)',
+  }),
+  WEB_TIMEOUT: int(60, { section: server, min: 1, description: 'Request timeout in seconds' }),
+  WEB_BACKLOG: int(2048, { section: server, min: 1, description: 'TCP connection backlog' }),
+  SERVER_HOST: str('localhost', { section: server, minLength: 1, description: 'Bind address' }),
+  SERVER_PORT: int(8000, { section: server, min: 0, max: 65535, description: 'API port (0: any free port)' }),
+  BCRYPT_ROUNDS: int(12, { section: server, min: 4, max: 31, description: 'Password hashing rounds' }),
+  SHUTDOWN_TIMEOUT_SECONDS: int(30, {
+    section: server,
+    min: 1,
+    description: 'How long SIGTERM/SIGINT waits for in-flight work before the process exits anyway',
+  }),
+  LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info', {
+    section: server,
+    description: 'Minimum log level',
+  }),
+
+  // --- Redis (added) ---
+  REDIS_HOST: str('redis', { section: redis, minLength: 1, description: 'Redis host' }),
+  REDIS_PORT: int(6379, { section: redis, min: 1, max: 65535, description: 'Redis port' }),
+  REDIS_DB: int(0, { section: redis, min: 0, max: 15, description: 'Redis database index' }),
+  REDIS_MAX_CONNECTIONS: int(200, {
+    section: redis,
+    min: 1,
+    description: 'Most Redis connections one process opens (commands, pub/sub, blocking reads)',
+  }),
+
+  // --- Execution (added) ---
+  EXECUTOR_BACKEND: oneOf(['local', 'kubernetes'] as const, 'local', {
+    section: exec,
+    description: 'Where scripts run: local bubblewrap sandbox on this host, or Kubernetes pods',
+  }),
+} satisfies Record<string, KeySpec<unknown>>;
+
+export type SettingKey = keyof typeof settingKeys;
+export type SettingValues = {
+  -readonly [K in SettingKey]: (typeof settingKeys)[K]['default'];
+};
+
+/** Secrets: env vars only, never TOML, with dev defaults so local development needs no setup. */
+export const secretKeys = {
+  SECRET_KEY: {
+    default: 'CHANGE_ME_min_32_chars_long_!!!!',
+    minLength: 32,
+    description: 'JWT signing key, at least 32 characters',
+  },
+  MONGO_USER: {
+    default: 'root',
+    minLength: 0,
+    description: 'MongoDB username (set to the empty string for a server without authentication)',
+  },
+  MONGO_PASSWORD: { default: 'rootpassword', minLength: 0, description: 'MongoDB password' },
+  REDIS_PASSWORD: {
+    default: 'redispassword',
+    minLength: 0,
+    description: 'Redis password (empty: no AUTH)',
+  },
+} as const;
+
+export type SecretKey = keyof typeof secretKeys;
+export const ENV_PREFIX = 'INTEGR8SCODE_';
