@@ -8,7 +8,9 @@ import { Settings } from '../src/settings/settings.js';
 export function testSettings(env: Record<string, string> = {}): Settings {
   return new Settings({
     configPath: 'config.test.toml',
-    env: { ...process.env, ...env },
+    // The embedded Mongo wire server has no authentication (it answers saslStart with "no such
+    // command"), so tests connect without credentials; see docs/infrastructure.md.
+    env: { ...process.env, MONGO_USER: '', ...env },
   });
 }
 

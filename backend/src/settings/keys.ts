@@ -83,7 +83,7 @@ export function oneOf<const V extends readonly [string, ...string[]]>(
 ): KeySpec<V[number]> {
   return {
     kind: 'enum',
-    schema: z.enum(values) as unknown as z.ZodType<V[number]>,
+    schema: z.enum(values),
     default: def,
     expected: `one of ${values.map((v) => JSON.stringify(v)).join(', ')}`,
     section: c.section,

@@ -38,7 +38,7 @@ export class SettingsError extends Error {
 }
 
 const allKeys = Object.keys(settingKeys) as SettingKey[];
-const specOf = (key: SettingKey): KeySpec<unknown> => settingKeys[key] as KeySpec<unknown>;
+const specOf = (key: SettingKey): KeySpec<unknown> => settingKeys[key];
 const knownNames = [...allKeys, ...Object.keys(secretKeys), 'MONGODB_URL'];
 
 /** The one schema of the merged, non-secret settings; per-key schemas come from it. */
@@ -139,7 +139,7 @@ export class Settings {
     this.REDIS_PASSWORD = secrets.REDIS_PASSWORD;
     this.MONGODB_URL = buildMongoUrl(parsed, secrets.MONGO_USER, secrets.MONGO_PASSWORD);
     sources.MONGODB_URL = 'computed';
-    this.sources = Object.freeze(sources) as Settings['sources'];
+    this.sources = Object.freeze(sources);
 
     const warnings: string[] = [];
     if (this.SECRET_KEY === DEV_DEFAULT_SECRET && parsed.ENVIRONMENT === 'production') {
@@ -202,7 +202,7 @@ function readToml(path: string, problems: string[]): Record<string, unknown> | u
     return undefined;
   }
   try {
-    return TOML.parse(text) as Record<string, unknown>;
+    return TOML.parse(text);
   } catch (err) {
     const e = err as Error & { line?: number; col?: number };
     const at = e.line !== undefined ? ` at line ${e.line + 1}, column ${(e.col ?? 0) + 1}` : '';

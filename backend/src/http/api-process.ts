@@ -1,0 +1,59 @@
+import { createPlatformCatalog } from '../events/definitions.js';
+import { dependencyChecks } from '../platform/health/dependency-checks.js';
+import { createKafka } from '../platform/kafka/client.js';
+import { KafkaAdminComponent } from '../platform/kafka/admin-component.js';
+import { ServiceHost } from '../platform/lifecycle/service-host.js';
+import type { Logger } from '../platform/logging/logger.js';
+import { MongoConnection } from '../platform/mongo/mongo-connection.js';
+import { RedisConnections } from '../platform/redis/redis-connections.js';
+import { Telemetry } from '../platform/tracing/telemetry.js';
+import type { Settings } from '../settings/settings.js';
+import { createApp } from './app.js';
+import { HttpServer } from './http-server.js';
+
+export interface ApiProcess {
+  host: ServiceHost;
+  http: HttpServer;
+}
+
+/** Wires the API process: clients first, the HTTP listener last (and first to stop). */
+export function createApiProcess(settings: Settings, logger: Logger): ApiProcess {
+  const telemetry = new Telemetry(settings, logger.child({ component: 'telemetry' }));
+  const mongo = new MongoConnection({
+    url: settings.MONGODB_URL,
+    dbName: settings.DATABASE_NAME,
+    logger: logger.child({ component: 'mongo' }),
+  });
+  const redis = new RedisConnections({
+    host: settings.REDIS_HOST,
+    port: settings.REDIS_PORT,
+    db: settings.REDIS_DB,
+    password: settings.REDIS_PASSWORD,
+    maxConnections: settings.REDIS_MAX_CONNECTIONS,
+    logger: logger.child({ component: 'redis' }),
+  });
+  const kafka = createKafka(settings, logger);
+  const kafkaAdmin = new KafkaAdminComponent(kafka, {
+    topics: createPlatformCatalog(settings.KAFKA_TOPIC_PREFIX).topics(),
+    settings,
+    logger: logger.child({ component: 'kafka-admin' }),
+  });
+  const app = createApp({
+    logger,
+    healthChecks: dependencyChecks({ mongo, redis, kafkaAdmin: kafkaAdmin.admin }),
+  });
+  const http = new HttpServer({
+    app,
+    host: settings.SERVER_HOST,
+    port: settings.SERVER_PORT,
+    backlog: settings.WEB_BACKLOG,
+    requestTimeoutMs: settings.WEB_TIMEOUT * 1000,
+    logger: logger.child({ component: 'http' }),
+  });
+  const host = new ServiceHost({
+    logger,
+    components: [telemetry, mongo, redis, kafkaAdmin, http],
+    stopTimeoutMs: settings.SHUTDOWN_TIMEOUT_SECONDS * 1000,
+  });
+  return { host, http };
+}
