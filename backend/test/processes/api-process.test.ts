@@ -9,7 +9,9 @@ const testConfig = ['--config', 'config.test.toml'];
 
 describe('the API entry file as a process', () => {
   it('when started and sent SIGTERM, then it serves, drains and exits 0', async () => {
-    const api = spawnEntry('api.ts', testConfig, { INTEGR8SCODE_KAFKA_TOPIC_PREFIX: `it.${uniqueSuffix()}.` });
+    const api = spawnEntry('api.ts', testConfig, {
+      INTEGR8SCODE_KAFKA_TOPIC_PREFIX: `it.${uniqueSuffix()}.`,
+    });
     const listening = await api.waitForLog((e) => e.msg === 'http listening');
     await api.waitForLog((e) => e.msg === 'started');
     const res = await fetch(`http://127.0.0.1:${String(listening.port)}/api/v1/health/ready`);
@@ -26,7 +28,9 @@ describe('the API entry file as a process', () => {
     writeFileSync(bad, 'SERVER_PORT = "eighty"\n');
     const api = spawnEntry('api.ts', ['--config', bad]);
     expect((await api.exited).code).toBe(1);
-    expect(api.lines).toContain(`  - ${bad}: SERVER_PORT: expected integer between 0 and 65535, found string "eighty"`);
+    expect(api.lines).toContain(
+      `  - ${bad}: SERVER_PORT: expected integer between 0 and 65535, found string "eighty"`,
+    );
   });
 
   it('when a dependency is unreachable at start, then it exits 1 after logging why', async () => {

@@ -7,7 +7,10 @@ export interface SpawnedProcess {
   /** Every stdout/stderr line so far. */
   lines: string[];
   /** Resolves with the first JSON log line matching `predicate`. */
-  waitForLog(predicate: (entry: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  waitForLog(
+    predicate: (entry: Record<string, unknown>) => boolean,
+    timeoutMs?: number,
+  ): Promise<Record<string, unknown>>;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
@@ -50,7 +53,10 @@ export function spawnEntry(entry: string, args: string[], env: Record<string, st
         return false;
       };
       if (check()) return;
-      const timer = setTimeout(() => reject(new Error(`log line not seen in ${timeoutMs} ms:\n${lines.join('\n')}`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`log line not seen in ${timeoutMs} ms:\n${lines.join('\n')}`)),
+        timeoutMs,
+      );
       waiters.push(() => {
         if (check()) clearTimeout(timer);
       });
