@@ -167,7 +167,8 @@ async function probeKafka(host, port, _password, attemptTimeoutMs) {
     (buf) => parseKafkaMetadata(buf, correlationId),
     attemptTimeoutMs,
   );
-  if (meta.brokers.length === 0) throw new Error('metadata lists no broker yet (broker not registered/unfenced)');
+  if (meta.brokers.length === 0)
+    throw new Error('metadata lists no broker yet (broker not registered/unfenced)');
   const list = meta.brokers.map((b) => `${b.nodeId}@${b.host}:${b.port}`).join(',');
   return `kafka ready: cluster ${meta.clusterId}, brokers ${list}, controller ${meta.controllerId}`;
 }
@@ -216,19 +217,55 @@ function parseBsonTopLevel(buf, start) {
     const name = buf.toString('utf8', o, nameEnd);
     o = nameEnd + 1;
     switch (type) {
-      case 0x01: fields[name] = buf.readDoubleLE(o); o += 8; break; // double
-      case 0x02: { const len = buf.readInt32LE(o); fields[name] = buf.toString('utf8', o + 4, o + 4 + len - 1); o += 4 + len; break; }
-      case 0x03: case 0x04: o += buf.readInt32LE(o); break; // document, array
-      case 0x05: o += 4 + 1 + buf.readInt32LE(o); break; // binary
-      case 0x07: o += 12; break; // ObjectId
-      case 0x08: fields[name] = buf.readUInt8(o) === 1; o += 1; break; // bool
-      case 0x09: case 0x11: o += 8; break; // datetime, timestamp
-      case 0x0a: case 0x7f: case 0xff: fields[name] = null; break; // null, max/min key
-      case 0x0b: o = buf.indexOf(0, buf.indexOf(0, o) + 1) + 1; break; // regex: two cstrings
-      case 0x10: fields[name] = buf.readInt32LE(o); o += 4; break; // int32
-      case 0x12: fields[name] = Number(buf.readBigInt64LE(o)); o += 8; break; // int64
-      case 0x13: o += 16; break; // decimal128
-      default: return fields; // unknown type: stop, keep what we have
+      case 0x01:
+        fields[name] = buf.readDoubleLE(o);
+        o += 8;
+        break; // double
+      case 0x02: {
+        const len = buf.readInt32LE(o);
+        fields[name] = buf.toString('utf8', o + 4, o + 4 + len - 1);
+        o += 4 + len;
+        break;
+      }
+      case 0x03:
+      case 0x04:
+        o += buf.readInt32LE(o);
+        break; // document, array
+      case 0x05:
+        o += 4 + 1 + buf.readInt32LE(o);
+        break; // binary
+      case 0x07:
+        o += 12;
+        break; // ObjectId
+      case 0x08:
+        fields[name] = buf.readUInt8(o) === 1;
+        o += 1;
+        break; // bool
+      case 0x09:
+      case 0x11:
+        o += 8;
+        break; // datetime, timestamp
+      case 0x0a:
+      case 0x7f:
+      case 0xff:
+        fields[name] = null;
+        break; // null, max/min key
+      case 0x0b:
+        o = buf.indexOf(0, buf.indexOf(0, o) + 1) + 1;
+        break; // regex: two cstrings
+      case 0x10:
+        fields[name] = buf.readInt32LE(o);
+        o += 4;
+        break; // int32
+      case 0x12:
+        fields[name] = Number(buf.readBigInt64LE(o));
+        o += 8;
+        break; // int64
+      case 0x13:
+        o += 16;
+        break; // decimal128
+      default:
+        return fields; // unknown type: stop, keep what we have
     }
   }
   return fields;
@@ -250,16 +287,22 @@ async function probeMongo(host, port, _password, attemptTimeoutMs) {
   const isMasterId = 1 + Math.floor(Math.random() * 1_000_000);
   const helloId = isMasterId + 1;
   let asked = 'isMaster';
-  const reply = await exchange(host, port, mongoOpMsg(isMasterId, 'isMaster'), (buf) => {
-    const doc = parseOpMsgReply(buf, asked === 'isMaster' ? isMasterId : helloId);
-    if (doc === undefined) return undefined;
-    if (doc.ok !== 1 && asked === 'isMaster') {
-      // A future MongoDB that dropped the legacy name: ask with the current one.
-      asked = 'hello';
-      return { send: mongoOpMsg(helloId, 'hello') };
-    }
-    return doc;
-  }, attemptTimeoutMs);
+  const reply = await exchange(
+    host,
+    port,
+    mongoOpMsg(isMasterId, 'isMaster'),
+    (buf) => {
+      const doc = parseOpMsgReply(buf, asked === 'isMaster' ? isMasterId : helloId);
+      if (doc === undefined) return undefined;
+      if (doc.ok !== 1 && asked === 'isMaster') {
+        // A future MongoDB that dropped the legacy name: ask with the current one.
+        asked = 'hello';
+        return { send: mongoOpMsg(helloId, 'hello') };
+      }
+      return doc;
+    },
+    attemptTimeoutMs,
+  );
   if (reply.ok !== 1) throw new Error(`${asked} answered ok: ${reply.ok} (${reply.errmsg ?? 'no errmsg'})`);
   return `mongo ready: ${asked} ok, maxWireVersion ${reply.maxWireVersion}`;
 }
@@ -273,17 +316,24 @@ function respCommand(...args) {
 }
 
 async function probeRedis(host, port, password, attemptTimeoutMs) {
-  const request = password === undefined
-    ? respCommand('PING')
-    : Buffer.concat([respCommand('AUTH', password), respCommand('PING')]);
+  const request =
+    password === undefined
+      ? respCommand('PING')
+      : Buffer.concat([respCommand('AUTH', password), respCommand('PING')]);
   const expectedLines = password === undefined ? 1 : 2;
-  const lines = await exchange(host, port, request, (buf) => {
-    const text = buf.toString('utf8');
-    const got = text.split('\r\n').slice(0, -1); // complete lines only
-    // An error reply to AUTH ends the exchange early: no need to wait for PING's answer.
-    if (got.length >= 1 && got[0].startsWith('-') && !got[0].startsWith('-LOADING')) return got;
-    return got.length >= expectedLines ? got : undefined;
-  }, attemptTimeoutMs);
+  const lines = await exchange(
+    host,
+    port,
+    request,
+    (buf) => {
+      const text = buf.toString('utf8');
+      const got = text.split('\r\n').slice(0, -1); // complete lines only
+      // An error reply to AUTH ends the exchange early: no need to wait for PING's answer.
+      if (got.length >= 1 && got[0].startsWith('-') && !got[0].startsWith('-LOADING')) return got;
+      return got.length >= expectedLines ? got : undefined;
+    },
+    attemptTimeoutMs,
+  );
   const bad = lines.find((l) => l.startsWith('-'));
   if (bad) {
     // Still loading the AOF: retrying helps. Wrong/missing password: it never will.
@@ -310,7 +360,12 @@ async function main() {
     attempts++;
     const remaining = deadline - Date.now();
     try {
-      const message = await PROBES[kind](host, port, password, Math.max(200, Math.min(ATTEMPT_TIMEOUT_MS, remaining)));
+      const message = await PROBES[kind](
+        host,
+        port,
+        password,
+        Math.max(200, Math.min(ATTEMPT_TIMEOUT_MS, remaining)),
+      );
       process.stdout.write(`${message} (${host}:${port}, attempt ${attempts})\n`);
       return 0;
     } catch (err) {
@@ -324,7 +379,9 @@ async function main() {
     await new Promise((r) => setTimeout(r, RETRY_DELAY_MS));
   }
   const reason = lastError?.code ? `${lastError.code}: ${lastError.message}` : lastError?.message;
-  process.stderr.write(`probe: ${kind} at ${host}:${port} not ready after ${timeoutMs} ms (${attempts} attempts); last error: ${reason}\n`);
+  process.stderr.write(
+    `probe: ${kind} at ${host}:${port} not ready after ${timeoutMs} ms (${attempts} attempts); last error: ${reason}\n`,
+  );
   return 1;
 }
 

@@ -14,14 +14,19 @@ export interface SuperviseOptions {
  */
 export function superviseWorkers({ count, threads, logger }: SuperviseOptions): void {
   let stopping = false;
-  const fork = (): Worker => cluster.fork({ UV_THREADPOOL_SIZE: String(threads) });
+  let alive = 0;
+  const fork = (): Worker => {
+    alive++;
+    return cluster.fork({ UV_THREADPOOL_SIZE: String(threads) });
+  };
   for (let i = 0; i < count; i++) fork();
 
   cluster.on('exit', (worker, code, signal) => {
+    alive--;
     if (stopping) {
-      if (Object.keys(cluster.workers ?? {}).length === 0) {
+      if (alive === 0) {
         logger.info('all API workers stopped');
-        process.exit(0);
+        process.exit(typeof process.exitCode === 'number' ? process.exitCode : 0);
       }
       return;
     }

@@ -105,7 +105,11 @@ describe('readiness with a dependency down', () => {
 
   it('when Kafka does not answer, then readiness is 503 naming kafka and the others stay ok', async () => {
     const res = await fetch(`http://127.0.0.1:${http.port}/api/v1/health/ready`);
-    const body = (await res.json()) as { detail: string; type: string; checks: Record<string, { status: string }> };
+    const body = (await res.json()) as {
+      detail: string;
+      type: string;
+      checks: Record<string, { status: string }>;
+    };
     expect(res.status).toBe(503);
     expect(body.type).toBe('dependency_unavailable');
     expect(body.detail).toMatch(/^Not ready: kafka \(.+\) unavailable$/);

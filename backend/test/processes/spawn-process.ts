@@ -15,15 +15,18 @@ export interface SpawnedProcess {
 }
 
 const root = findBaseDir(process.cwd());
-const tsx = join(root, 'node_modules', '.bin', 'tsx');
 
 /** Runs an entry file as its own process, as deployments do, and collects its output lines. */
 export function spawnEntry(entry: string, args: string[], env: Record<string, string> = {}): SpawnedProcess {
-  const child = spawn(tsx, [join(root, 'backend', 'src', 'entrypoints', entry), ...args], {
-    cwd: root,
-    env: { ...process.env, MONGO_USER: '', INTEGR8SCODE_LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(root, 'backend', 'src', 'entrypoints', entry), ...args],
+    {
+      cwd: root,
+      env: { ...process.env, MONGO_USER: '', INTEGR8SCODE_LOG_LEVEL: 'info', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const lines: string[] = [];
   const waiters: Array<() => void> = [];
   const onData = (chunk: Buffer): void => {

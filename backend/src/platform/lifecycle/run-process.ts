@@ -21,16 +21,17 @@ export async function runProcess({ logger, host }: RunProcessOptions): Promise<v
     }
     stopping = true;
     logger.info({ reason }, 'shutting down');
+    let exitCode = code;
     try {
       await host.stop();
       logger.info('stopped');
-      logger.flush();
-      process.exitCode = code;
     } catch (err) {
       logger.error({ err }, 'shutdown did not complete');
-      logger.flush();
-      process.exit(1);
+      exitCode = 1;
     }
+    // Exit explicitly: a cluster worker's IPC channel or a client library's timer would otherwise
+    // keep a fully stopped process alive.
+    logger.flush(() => process.exit(exitCode));
   };
 
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
@@ -50,9 +51,7 @@ export async function runProcess({ logger, host }: RunProcessOptions): Promise<v
     logger.info('started');
   } catch (err) {
     logger.fatal({ err }, 'start failed');
-    logger.flush();
-    process.exitCode = 1;
-    // Components already started were stopped by the host; nothing keeps the loop alive now.
-    setTimeout(() => process.exit(1), 1000).unref();
+    // Components already started were stopped by the host.
+    logger.flush(() => process.exit(1));
   }
 }

@@ -1,0 +1,66 @@
+import { Kafka, logLevel, type LogEntry, type logCreator } from 'kafkajs';
+import type { Settings } from '../../settings/settings.js';
+import type { Logger } from '../logging/logger.js';
+
+export type KafkaClientSettings = Pick<
+  Settings,
+  'KAFKA_BOOTSTRAP_SERVERS' | 'KAFKA_REQUEST_TIMEOUT_MS' | 'TRACING_SERVICE_NAME'
+>;
+
+/** The process's Kafka client; producers, consumers and admins are made from it. */
+export function createKafka(settings: KafkaClientSettings, logger: Logger): Kafka {
+  const kafkaLogger = logger.child({ component: 'kafkajs' });
+  return new Kafka({
+    clientId: settings.TRACING_SERVICE_NAME,
+    brokers: parseBrokers(settings.KAFKA_BOOTSTRAP_SERVERS),
+    requestTimeout: settings.KAFKA_REQUEST_TIMEOUT_MS,
+    logLevel: kafkaLogLevelFor(kafkaLogger),
+    logCreator: kafkaLogCreator(kafkaLogger),
+  });
+}
+
+export function parseBrokers(list: string): string[] {
+  return list
+    .split(',')
+    .map((broker) => broker.trim())
+    .filter((broker) => broker !== '');
+}
+
+/**
+ * kafkajs INFO lines are lifecycle chatter our components already log, so they go to debug, and
+ * kafkajs DEBUG (per-request detail) to trace.
+ */
+export function kafkaLogCreator(logger: Logger): logCreator {
+  return () => (entry: LogEntry) => {
+    const { message, timestamp: _timestamp, logger: _origin, error, ...extra } = entry.log;
+    const fields: Record<string, unknown> = { kafkajs_namespace: entry.namespace, ...extra };
+    // pino serializes an Error only under `err`; kafkajs passes either an Error or its message.
+    if (error instanceof Error) fields.err = error;
+    else if (error !== undefined) fields.error = error;
+    switch (entry.level) {
+      case logLevel.ERROR:
+        logger.error(fields, message);
+        return;
+      case logLevel.WARN:
+        logger.warn(fields, message);
+        return;
+      case logLevel.INFO:
+        logger.debug(fields, message);
+        return;
+      case logLevel.DEBUG:
+        logger.trace(fields, message);
+        return;
+      case logLevel.NOTHING:
+        return;
+    }
+  };
+}
+
+/** Lets kafkajs skip building lines the pino logger would drop anyway. */
+function kafkaLogLevelFor(logger: Logger): logLevel {
+  if (logger.isLevelEnabled('trace')) return logLevel.DEBUG;
+  if (logger.isLevelEnabled('debug')) return logLevel.INFO;
+  if (logger.isLevelEnabled('warn')) return logLevel.WARN;
+  if (logger.isLevelEnabled('error')) return logLevel.ERROR;
+  return logLevel.NOTHING;
+}

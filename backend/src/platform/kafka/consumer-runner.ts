@@ -1,0 +1,396 @@
+/**
+ * Runs typed event handlers on Kafka topics, at least once.
+ *
+ * Commits. A message's offset is resolved only after its handler returned `done`, or after the
+ * message was written to the dead-letter topic (failed validation, `invalid` outcome, retries
+ * exhausted). A message whose backoff wait was cut short by stop(), or whose dead-letter write
+ * failed, stays unresolved: kafkajs fetches again from the first unresolved offset, so it is
+ * delivered again (verified in test/kafka/kafkajs-refetch.test.ts).
+ * - KAFKA_ENABLE_AUTO_COMMIT=true: kafkajs `autoCommit`. It commits the resolved offsets when each
+ *   eachBatch call ends, before a rebalance and on stop; it never commits unresolved ones.
+ * - KAFKA_ENABLE_AUTO_COMMIT=false: `autoCommit: false`, and this runner commits the resolved
+ *   offsets itself (commitOffsetsIfNecessary with explicit offsets) when each eachBatch call ends,
+ *   including the call cut short by stop().
+ * - In both modes the resolved offsets are also committed before a retry backoff wait, so a
+ *   message being retried does not hold back the commits of the messages before it.
+ * Either way a crash between a handler's work and the commit delivers the message again, so
+ * handlers must be idempotent by event_id.
+ *
+ * Batches. eachBatch (eachBatchAutoResolve off) handles at most KAFKA_MAX_POLL_RECORDS messages
+ * per call and returns; the rest of the fetched batch is fetched again, never skipped.
+ * Messages of one partition are handled one at a time in offset order; up to
+ * `partitionsConsumedConcurrently` partitions run at once.
+ *
+ * Retries. `retry` outcomes (and thrown errors) are retried in process with exponential backoff
+ * and jitter up to KAFKA_CONSUMER_MAX_ATTEMPTS, then dead-lettered with dlq_reason
+ * `retries_exhausted`; `invalid` and messages failing validation are dead-lettered at once.
+ *
+ * stop(): abort the handlers' signal (backoff waits end at once; their message is not committed),
+ * let kafkajs finish the in-flight eachBatch call, commit what finished, leave the group and
+ * disconnect, all within `stopTimeoutMs`.
+ */
+import { context, propagation, ROOT_CONTEXT } from '@opentelemetry/api';
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import {
+  validationFailure,
+  type AnyEventOf,
+  type EventCatalog,
+  type EventDefinitions,
+  type EventParseResult,
+} from '../../events/catalog.js';
+import type { Settings } from '../../settings/settings.js';
+import { AppError } from '../errors/app-error.js';
+import { withCorrelation, type Logger } from '../logging/logger.js';
+import { backoffDelay, sleepUnlessAborted, type BackoffPolicy } from './backoff.js';
+import { deadLetterMessage, type DeadLetterReason, type DeadLetterSink } from './dead-letter.js';
+import type { AnyEventHandler, EventHandlers, HandlerContext, HandlerOutcome } from './handler.js';
+import { decodeHeaders } from './headers.js';
+import { deadLetterTopic } from './topics.js';
+
+export type ConsumerRunnerSettings = Pick<
+  Settings,
+  | 'KAFKA_CONSUMER_GROUP_ID'
+  | 'KAFKA_AUTO_OFFSET_RESET'
+  | 'KAFKA_ENABLE_AUTO_COMMIT'
+  | 'KAFKA_SESSION_TIMEOUT_MS'
+  | 'KAFKA_HEARTBEAT_INTERVAL_MS'
+  | 'KAFKA_MAX_POLL_RECORDS'
+  | 'KAFKA_CONSUMER_MAX_ATTEMPTS'
+  | 'KAFKA_CONSUMER_RETRY_BASE_MS'
+  | 'KAFKA_CONSUMER_RETRY_MAX_MS'
+  | 'KAFKA_TOPIC_PREFIX'
+  | 'KAFKA_DLQ_TOPIC'
+>;
+
+export interface ConsumerRunnerOptions<D extends EventDefinitions> {
+  kafka: Kafka;
+  catalog: EventCatalog<D>;
+  settings: ConsumerRunnerSettings;
+  /** The runner subscribes to the topics of exactly these event types. */
+  handlers: EventHandlers<D>;
+  logger: Logger;
+  /** Writes dead letters; the process's EventProducer (stop this runner before it). */
+  producer: DeadLetterSink;
+  /** Default: KAFKA_CONSUMER_GROUP_ID. */
+  groupId?: string;
+  /** Default 1. */
+  partitionsConsumedConcurrently?: number;
+  /** Upper bound of stop(). Default 30 s. */
+  stopTimeoutMs?: number;
+  /** Longest a fetch waits for new messages; stop() may wait this long for it. Default 5 s (kafkajs default). */
+  fetchMaxWaitMs?: number;
+}
+
+/** 'commit': resolve the offset. 'keep': leave it unresolved so the message is delivered again. */
+type Disposition = 'commit' | 'keep';
+
+interface Session {
+  consumer: Consumer;
+  abort: AbortController;
+}
+
+interface MessageLocation {
+  topic: string;
+  partition: number;
+  offset: string;
+}
+
+export class ConsumerRunner<D extends EventDefinitions> {
+  readonly name: string;
+  readonly groupId: string;
+  private readonly kafka: Kafka;
+  private readonly catalog: EventCatalog<D>;
+  private readonly settings: ConsumerRunnerSettings;
+  private readonly producer: DeadLetterSink;
+  private readonly logger: Logger;
+  private readonly handlers: ReadonlyMap<string, AnyEventHandler<D>>;
+  private readonly topics: readonly string[];
+  private readonly deadLetterTopic: string;
+  private readonly backoff: BackoffPolicy;
+  private readonly partitionsConsumedConcurrently: number;
+  private readonly stopTimeoutMs: number;
+  private readonly fetchMaxWaitMs: number;
+  private starting: Promise<Session> | undefined;
+  private stopping: Promise<void> | undefined;
+
+  constructor(options: ConsumerRunnerOptions<D>) {
+    this.kafka = options.kafka;
+    this.catalog = options.catalog;
+    this.settings = options.settings;
+    this.producer = options.producer;
+    this.groupId = options.groupId ?? options.settings.KAFKA_CONSUMER_GROUP_ID;
+    this.name = `consumer:${this.groupId}`;
+    this.partitionsConsumedConcurrently = options.partitionsConsumedConcurrently ?? 1;
+    this.stopTimeoutMs = options.stopTimeoutMs ?? 30_000;
+    this.fetchMaxWaitMs = options.fetchMaxWaitMs ?? 5_000;
+    this.deadLetterTopic = deadLetterTopic(options.settings);
+    this.backoff = {
+      baseMs: options.settings.KAFKA_CONSUMER_RETRY_BASE_MS,
+      maxMs: options.settings.KAFKA_CONSUMER_RETRY_MAX_MS,
+    };
+
+    const handlers = new Map<string, AnyEventHandler<D>>();
+    const topics: string[] = [];
+    for (const [type, handler] of Object.entries(options.handlers)) {
+      if (!this.catalog.has(type)) {
+        throw new AppError('internal', `handler for "${type}", which is not in the event catalog`);
+      }
+      if (handler === undefined) continue;
+      // A handler only ever receives events whose event_type matched its key (checked in decode()).
+      handlers.set(type, handler as AnyEventHandler<D>);
+      topics.push(this.catalog.topicFor(type));
+    }
+    if (handlers.size === 0) throw new AppError('internal', 'ConsumerRunner needs at least one handler');
+    this.handlers = handlers;
+    this.topics = topics;
+    this.logger = options.logger.child({ component: 'consumer-runner', group_id: this.groupId });
+  }
+
+  async start(): Promise<void> {
+    // A restart waits for the previous session to have left the group.
+    this.starting ??= Promise.resolve(this.stopping)
+      .then(() => this.connect())
+      .catch((err: unknown) => {
+        this.starting = undefined;
+        throw new AppError('dependency_unavailable', `Kafka consumer ${this.groupId} could not start`, {
+          cause: err,
+        });
+      });
+    await this.starting;
+  }
+
+  async stop(): Promise<void> {
+    const starting = this.starting;
+    if (starting === undefined) return this.stopping;
+    this.starting = undefined;
+    this.stopping = this.shutdown(starting).finally(() => {
+      this.stopping = undefined;
+    });
+    return this.stopping;
+  }
+
+  private async connect(): Promise<Session> {
+    const consumer = this.kafka.consumer({
+      groupId: this.groupId,
+      sessionTimeout: this.settings.KAFKA_SESSION_TIMEOUT_MS,
+      heartbeatInterval: this.settings.KAFKA_HEARTBEAT_INTERVAL_MS,
+      maxWaitTimeInMs: this.fetchMaxWaitMs,
+      allowAutoTopicCreation: false,
+    });
+    consumer.on(consumer.events.CRASH, (event) => {
+      this.logger.error(
+        { err: event.payload.error, restart: event.payload.restart },
+        'Kafka consumer crashed',
+      );
+    });
+    const abort = new AbortController();
+    try {
+      await consumer.connect();
+      await consumer.subscribe({
+        topics: [...this.topics],
+        fromBeginning: this.settings.KAFKA_AUTO_OFFSET_RESET === 'earliest',
+      });
+      await consumer.run({
+        autoCommit: this.settings.KAFKA_ENABLE_AUTO_COMMIT,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: this.partitionsConsumedConcurrently,
+        eachBatch: (payload) => this.handleBatch(payload, abort.signal),
+      });
+    } catch (err) {
+      await consumer.disconnect().catch(() => undefined);
+      throw err;
+    }
+    this.logger.info({ topics: this.topics }, 'consumer started');
+    return { consumer, abort };
+  }
+
+  private async shutdown(starting: Promise<Session>): Promise<void> {
+    const session = await starting.catch(() => undefined);
+    if (session === undefined) return;
+    this.logger.info('consumer stopping');
+    session.abort.abort();
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), this.stopTimeoutMs);
+    });
+    try {
+      const result = await Promise.race([
+        session.consumer.disconnect().then(() => 'stopped' as const),
+        timedOut,
+      ]);
+      if (result === 'timeout') {
+        this.logger.error(
+          { timeout_ms: this.stopTimeoutMs },
+          'consumer did not stop in time; its uncommitted messages will be delivered again',
+        );
+      } else {
+        this.logger.info('consumer stopped');
+      }
+    } catch (err) {
+      this.logger.error({ err }, 'consumer failed to disconnect cleanly');
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async handleBatch(payload: EachBatchPayload, signal: AbortSignal): Promise<void> {
+    const { batch } = payload;
+    const heartbeat = () => payload.heartbeat();
+    const commitFinished = () => payload.commitOffsetsIfNecessary(payload.uncommittedOffsets());
+    try {
+      for (const message of batch.messages.slice(0, this.settings.KAFKA_MAX_POLL_RECORDS)) {
+        if (!payload.isRunning() || payload.isStale() || signal.aborted) break;
+        const location = { topic: batch.topic, partition: batch.partition, offset: message.offset };
+        const disposition = await this.whileHeartbeating(heartbeat, () =>
+          this.process(location, message, { signal, commitFinished }),
+        );
+        if (disposition === 'keep') break;
+        payload.resolveOffset(message.offset);
+        await heartbeat();
+      }
+    } finally {
+      if (!this.settings.KAFKA_ENABLE_AUTO_COMMIT) await commitFinished();
+    }
+  }
+
+  /** kafkajs heartbeats only when asked; a slow handler would otherwise lose the partition. */
+  private async whileHeartbeating<T>(heartbeat: () => Promise<void>, work: () => Promise<T>): Promise<T> {
+    const timer = setInterval(() => {
+      heartbeat().catch((err: unknown) => {
+        this.logger.debug({ err }, 'heartbeat during a handler failed; the group will rebalance after it');
+      });
+    }, this.settings.KAFKA_HEARTBEAT_INTERVAL_MS);
+    try {
+      return await work();
+    } finally {
+      clearInterval(timer);
+    }
+  }
+
+  private async process(
+    location: MessageLocation,
+    message: KafkaMessage,
+    { signal, commitFinished }: { signal: AbortSignal; commitFinished: () => Promise<void> },
+  ): Promise<Disposition> {
+    const parsed = this.decode(location.topic, message);
+    if (!parsed.ok) {
+      const logger = this.logger.child(location);
+      return this.deadLetter(
+        location,
+        message,
+        { reason: 'invalid', error: parsed.reason, attempt: 0 },
+        signal,
+        logger,
+      );
+    }
+    const event = parsed.event;
+    const handler = this.handlers.get(event.event_type);
+    const logger = withCorrelation(this.logger, event.metadata.correlation_id, {
+      event_id: event.event_id,
+      event_type: event.event_type,
+      ...location,
+    });
+    if (handler === undefined) {
+      const error = `no handler for event type "${event.event_type}"`;
+      return this.deadLetter(location, message, { reason: 'invalid', error, attempt: 0 }, signal, logger);
+    }
+    const headers = decodeHeaders(message.headers);
+    // Work done by the handler (e.g. events it publishes) continues the producer's trace.
+    const traceContext = propagation.extract(ROOT_CONTEXT, headers);
+
+    for (let attempt = 1; ; attempt += 1) {
+      const handlerContext: HandlerContext = { ...location, headers, attempt, logger, signal };
+      const result = await context.with(traceContext, () => this.attempt(handler, event, handlerContext));
+      switch (result.kind) {
+        case 'done':
+          return 'commit';
+        case 'invalid':
+          return this.deadLetter(
+            location,
+            message,
+            { reason: 'invalid', error: result.reason, attempt },
+            signal,
+            logger,
+          );
+        case 'retry': {
+          if (attempt >= this.settings.KAFKA_CONSUMER_MAX_ATTEMPTS) {
+            const failure = { reason: 'retries_exhausted' as const, error: result.reason, attempt };
+            return this.deadLetter(location, message, failure, signal, logger);
+          }
+          const delayMs = backoffDelay(attempt, this.backoff);
+          logger.warn({ attempt, delay_ms: delayMs, reason: result.reason }, 'handler failed; retrying');
+          // Messages finished earlier in this batch should not wait for this one's retries to be committed.
+          await commitFinished();
+          if (!(await sleepUnlessAborted(delayMs, signal))) {
+            logger.info({ attempt }, 'stopping during a retry wait; message left uncommitted for redelivery');
+            return 'keep';
+          }
+        }
+      }
+    }
+  }
+
+  private async attempt(
+    handler: AnyEventHandler<D>,
+    event: AnyEventOf<D>,
+    handlerContext: HandlerContext,
+  ): Promise<HandlerOutcome> {
+    try {
+      return await handler(event, handlerContext);
+    } catch (err) {
+      handlerContext.logger.debug({ err, attempt: handlerContext.attempt }, 'handler threw');
+      return { kind: 'retry', reason: err instanceof Error ? err.message : String(err) };
+    }
+  }
+
+  private decode(topic: string, message: KafkaMessage): EventParseResult<AnyEventOf<D>> {
+    if (message.value === null) return validationFailure(['(value): message has no value']);
+    let json: unknown;
+    try {
+      json = JSON.parse(message.value.toString('utf8'));
+    } catch (err) {
+      return validationFailure([
+        `(value): not valid JSON (${err instanceof Error ? err.message : String(err)})`,
+      ]);
+    }
+    const parsed = this.catalog.parse(json);
+    if (parsed.ok && this.catalog.eventTypeOfTopic(topic) !== parsed.event.event_type) {
+      return validationFailure([
+        `event_type: "${parsed.event.event_type}" does not belong on topic "${topic}"`,
+      ]);
+    }
+    return parsed;
+  }
+
+  private async deadLetter(
+    location: MessageLocation,
+    message: KafkaMessage,
+    failure: { reason: DeadLetterReason; error: string; attempt: number },
+    signal: AbortSignal,
+    logger: Logger,
+  ): Promise<Disposition> {
+    const letter = deadLetterMessage(message, {
+      originalTopic: location.topic,
+      originalPartition: location.partition,
+      originalOffset: location.offset,
+      attempt: failure.attempt,
+      error: failure.error,
+      failedAt: new Date(),
+      consumerGroup: this.groupId,
+      reason: failure.reason,
+    });
+    try {
+      await this.producer.sendDeadLetter(this.deadLetterTopic, letter);
+    } catch (err) {
+      logger.error({ err }, 'dead-letter write failed; message left uncommitted for redelivery');
+      // Pause before the redelivery so a dead-letter topic that is down is not hammered.
+      await sleepUnlessAborted(this.backoff.maxMs, signal);
+      return 'keep';
+    }
+    logger.warn(
+      { dlq_reason: failure.reason, attempt: failure.attempt, error: failure.error },
+      'message sent to the dead-letter topic',
+    );
+    return 'commit';
+  }
+}

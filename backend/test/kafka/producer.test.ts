@@ -1,0 +1,87 @@
+import { context, propagation, trace } from '@opentelemetry/api';
+import { node } from '@opentelemetry/sdk-node';
+import { afterEach, describe, expect, it } from 'vitest';
+import { AppError } from '../../src/platform/errors/app-error.js';
+import { outcome } from '../../src/platform/kafka/handler.js';
+import { KafkaTest, waitForLength } from './harness.js';
+
+describe('EventProducer', () => {
+  let test: KafkaTest;
+  afterEach(async () => test.cleanup());
+
+  it('when an envelope is invalid, then publishing throws a validation AppError and nothing is sent', async () => {
+    test = new KafkaTest();
+    const producer = await test.setUp();
+    const valid = test.orderPlaced('o-1');
+
+    const badId = await producer.publish({ ...valid, event_id: 'not-a-uuid' }).catch((err: unknown) => err);
+    expect(badId).toBeInstanceOf(AppError);
+    expect(badId).toMatchObject({ code: 'validation' });
+    expect((badId as AppError).message).toMatch(/event_id/);
+    const badBatch = await producer
+      .publishMany([valid, { ...valid, payload: { order_id: 'o-1', quantity: 0 } }])
+      .catch((err: unknown) => err);
+    expect(badBatch).toMatchObject({ code: 'validation' });
+    expect((badBatch as AppError).message).toMatch(/payload\.quantity/);
+    expect(await test.endOffset(test.topic)).toBe(0);
+
+    await producer.publish(valid);
+    expect(await test.endOffset(test.topic)).toBe(1);
+  });
+
+  it('when an event is published, then the message is its JSON keyed by aggregate id with type, id and correlation headers', async () => {
+    test = new KafkaTest();
+    const producer = await test.setUp();
+    const messages = await test.record(test.topic);
+    const event = test.orderPlaced('o-7', 3);
+
+    await producer.publish(event);
+
+    await waitForLength(messages, 1, 'messages');
+    const [message] = messages;
+    expect(message?.key).toBe('o-7');
+    expect(JSON.parse(message?.value?.toString() ?? '')).toEqual(event);
+    // No OpenTelemetry SDK is registered here, so no trace headers.
+    expect(message?.headers).toEqual({
+      event_type: 'order_placed',
+      event_id: event.event_id,
+      correlation_id: 'o-7',
+    });
+  });
+
+  it('when a span is active while publishing, then traceparent carries it and the handler runs in that trace', async () => {
+    test = new KafkaTest();
+    const provider = new node.NodeTracerProvider();
+    provider.register();
+    test.defer(async () => {
+      trace.disable();
+      context.disable();
+      propagation.disable();
+      await provider.shutdown();
+    });
+    const producer = await test.setUp();
+    const traceIdsInHandler: Array<string | undefined> = [];
+    await test.startRunner({
+      producer,
+      handlers: {
+        order_placed: async () => {
+          traceIdsInHandler.push(trace.getSpanContext(context.active())?.traceId);
+          return Promise.resolve(outcome.done());
+        },
+      },
+    });
+    const messages = await test.record(test.topic);
+
+    const span = await trace.getTracer('kafka-test').startActiveSpan('publish', async (span) => {
+      await producer.publish(test.orderPlaced('traced'));
+      span.end();
+      return span;
+    });
+
+    await waitForLength(messages, 1, 'messages');
+    await waitForLength(traceIdsInHandler, 1, 'handled events');
+    const { traceId, spanId } = span.spanContext();
+    expect(messages[0]?.headers.traceparent).toBe(`00-${traceId}-${spanId}-01`);
+    expect(traceIdsInHandler).toEqual([traceId]);
+  });
+});
