@@ -1,0 +1,134 @@
+import type { Redis } from 'ioredis';
+
+export const PRIORITIES = ['critical', 'high', 'normal', 'low', 'background'] as const;
+export type Priority = (typeof PRIORITIES)[number];
+
+export interface QueueStats {
+  queued: Record<Priority, number>;
+  active: number;
+}
+
+// Enqueue unless the execution is already queued (at any priority) or holds a slot: a redelivered
+// execution_requested must not queue the same execution twice.
+const ENQUEUE = `
+local id = ARGV[1]
+if redis.call('ZSCORE', KEYS[#KEYS], id) then return 0 end
+for i = 1, #KEYS - 1 do
+  if redis.call('ZSCORE', KEYS[i], id) then return 0 end
+end
+redis.call('ZADD', KEYS[tonumber(ARGV[2])], ARGV[3], id)
+return 1
+`;
+
+// Atomically: if fewer than max slots are held, pop the oldest execution of the highest priority
+// and give it a slot with a lease deadline. Several orchestrators can call this concurrently.
+const CLAIM = `
+local active = KEYS[#KEYS]
+if redis.call('ZCARD', active) >= tonumber(ARGV[1]) then return false end
+for i = 1, #KEYS - 1 do
+  local popped = redis.call('ZPOPMIN', KEYS[i])
+  if popped[1] then
+    redis.call('ZADD', active, ARGV[2], popped[1])
+    return popped[1]
+  end
+end
+return false
+`;
+
+// Removes the execution from every queue and from the active set; returns 1 if anything was removed.
+const RELEASE = `
+local removed = 0
+for i = 1, #KEYS do removed = removed + redis.call('ZREM', KEYS[i], ARGV[1]) end
+return removed
+`;
+
+/**
+ * The execution queue in Redis: one sorted set per priority (score = enqueue time) and a sorted
+ * set of held slots (score = lease deadline). A global cap bounds how many executions run at once;
+ * every terminal outcome must `release` its slot, and `expiredLeases` finds slots whose holder
+ * died so a reconciler can finish them. Redis must persist (AOF) in production: this is state.
+ */
+export class ExecutionQueue {
+  private readonly queueKeys: string[];
+  private readonly activeKey: string;
+
+  constructor(
+    private readonly redis: Redis,
+    keyPrefix = 'exec',
+  ) {
+    this.queueKeys = PRIORITIES.map((p) => `${keyPrefix}:queue:${p}`);
+    this.activeKey = `${keyPrefix}:active`;
+  }
+
+  /** Returns false when the execution was already queued or running. */
+  async enqueue(executionId: string, priority: Priority, now = Date.now()): Promise<boolean> {
+    const index = PRIORITIES.indexOf(priority) + 1;
+    const added = (await this.redis.eval(
+      ENQUEUE,
+      this.queueKeys.length + 1,
+      ...this.queueKeys,
+      this.activeKey,
+      executionId,
+      String(index),
+      String(now),
+    )) as number;
+    return added === 1;
+  }
+
+  /** The next execution to run, or null when the cap is reached or nothing is queued. */
+  async claim(maxConcurrent: number, leaseMs: number, now = Date.now()): Promise<string | null> {
+    const id = (await this.redis.eval(
+      CLAIM,
+      this.queueKeys.length + 1,
+      ...this.queueKeys,
+      this.activeKey,
+      String(maxConcurrent),
+      String(now + leaseMs),
+    )) as string | null;
+    return id ?? null;
+  }
+
+  /** Frees the slot (or drops the queued entry) of an execution; true if it held either. */
+  async release(executionId: string): Promise<boolean> {
+    const removed = (await this.redis.eval(
+      RELEASE,
+      this.queueKeys.length + 1,
+      ...this.queueKeys,
+      this.activeKey,
+      executionId,
+    )) as number;
+    return removed > 0;
+  }
+
+  /** Extends a held slot's lease; false if the execution no longer holds one. */
+  async renew(executionId: string, leaseMs: number, now = Date.now()): Promise<boolean> {
+    const changed = await this.redis.zadd(this.activeKey, 'XX', 'CH', String(now + leaseMs), executionId);
+    return Number(changed) === 1 || (await this.redis.zscore(this.activeKey, executionId)) !== null;
+  }
+
+  /** Slots whose lease ran out: their holder crashed or lost track of them. */
+  async expiredLeases(now = Date.now()): Promise<string[]> {
+    return this.redis.zrangebyscore(this.activeKey, '-inf', String(now));
+  }
+
+  async isQueued(executionId: string): Promise<boolean> {
+    const scores = await Promise.all(this.queueKeys.map((k) => this.redis.zscore(k, executionId)));
+    return scores.some((s) => s !== null);
+  }
+
+  async stats(): Promise<QueueStats> {
+    const pipeline = this.redis.pipeline();
+    for (const key of this.queueKeys) pipeline.zcard(key);
+    pipeline.zcard(this.activeKey);
+    const results = (await pipeline.exec()) ?? [];
+    const counts = results.map(([err, n]) => {
+      if (err) throw err;
+      return Number(n);
+    });
+    const queued = Object.fromEntries(PRIORITIES.map((p, i) => [p, counts[i] ?? 0])) as Record<
+      Priority,
+      number
+    >;
+    return { queued, active: counts[PRIORITIES.length] ?? 0 };
+  }
+}

@@ -1,0 +1,80 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ExecutionQueue } from '../../src/queue/execution-queue.js';
+import { RedisConnections } from '../../src/platform/redis/redis-connections.js';
+import { testLogger } from '../test-logger.js';
+import { testSettings, uniqueSuffix } from '../test-settings.js';
+
+describe('ExecutionQueue against redis-server', () => {
+  const settings = testSettings();
+  const redis = new RedisConnections({
+    host: settings.REDIS_HOST,
+    port: settings.REDIS_PORT,
+    db: settings.REDIS_DB,
+    password: settings.REDIS_PASSWORD,
+    maxConnections: 10,
+    logger: testLogger(),
+  });
+  const queue = (): ExecutionQueue => new ExecutionQueue(redis.commands, `it:${uniqueSuffix()}`);
+
+  beforeAll(() => redis.start());
+  afterAll(() => redis.stop());
+
+  it('when executions of several priorities wait, then claims follow priority, then age', async () => {
+    const q = queue();
+    await q.enqueue('low-1', 'low', 1);
+    await q.enqueue('normal-1', 'normal', 2);
+    await q.enqueue('normal-0', 'normal', 1);
+    await q.enqueue('critical-1', 'critical', 3);
+    const order: Array<string | null> = [];
+    for (let i = 0; i < 5; i++) order.push(await q.claim(10, 60_000));
+    expect(order).toEqual(['critical-1', 'normal-0', 'normal-1', 'low-1', null]);
+  });
+
+  it('when the cap is reached, then nothing more is claimed until a slot is released', async () => {
+    const q = queue();
+    for (const id of ['a', 'b', 'c']) await q.enqueue(id, 'normal');
+    expect(await q.claim(2, 60_000)).toBe('a');
+    expect(await q.claim(2, 60_000)).toBe('b');
+    expect(await q.claim(2, 60_000)).toBeNull();
+    expect(await q.release('a')).toBe(true);
+    expect(await q.claim(2, 60_000)).toBe('c');
+    expect((await q.stats()).active).toBe(2);
+  });
+
+  it('when the same execution is enqueued twice or while it runs, then it is queued once', async () => {
+    const q = queue();
+    expect(await q.enqueue('x', 'normal')).toBe(true);
+    expect(await q.enqueue('x', 'high')).toBe(false);
+    expect(await q.claim(5, 60_000)).toBe('x');
+    expect(await q.enqueue('x', 'normal')).toBe(false);
+    expect((await q.stats()).queued.normal + (await q.stats()).queued.high).toBe(0);
+  });
+
+  it('when many claimers race for few slots, then the cap holds exactly', async () => {
+    const q = queue();
+    await Promise.all(Array.from({ length: 40 }, (_, i) => q.enqueue(`r${i}`, 'normal')));
+    const claimed = await Promise.all(Array.from({ length: 40 }, () => q.claim(7, 60_000)));
+    expect(claimed.filter((c) => c !== null)).toHaveLength(7);
+    expect(new Set(claimed.filter(Boolean)).size).toBe(7);
+  });
+
+  it('when a queued execution is released (cancelled before running), then it is never claimed', async () => {
+    const q = queue();
+    await q.enqueue('cancel-me', 'normal');
+    expect(await q.isQueued('cancel-me')).toBe(true);
+    expect(await q.release('cancel-me')).toBe(true);
+    expect(await q.claim(5, 60_000)).toBeNull();
+    expect(await q.release('cancel-me')).toBe(false);
+  });
+
+  it('when a lease is not renewed, then it shows up as expired; a renewed one does not', async () => {
+    const q = queue();
+    await q.enqueue('stale', 'normal');
+    await q.enqueue('alive', 'normal');
+    await q.claim(5, 1_000, 0);
+    await q.claim(5, 1_000, 0);
+    expect(await q.renew('alive', 10_000, 500)).toBe(true);
+    expect(await q.expiredLeases(2_000)).toEqual(['stale']);
+    expect(await q.renew('never-held', 1_000)).toBe(false);
+  });
+});
