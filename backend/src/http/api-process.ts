@@ -2,12 +2,18 @@ import { createPlatformCatalog } from '../events/definitions.js';
 import { dependencyChecks } from '../platform/health/dependency-checks.js';
 import { createKafka } from '../platform/kafka/client.js';
 import { KafkaAdminComponent } from '../platform/kafka/admin-component.js';
+import { EventProducer } from '../platform/kafka/producer.js';
 import { ServiceHost } from '../platform/lifecycle/service-host.js';
 import type { Logger } from '../platform/logging/logger.js';
 import { MongoConnection } from '../platform/mongo/mongo-connection.js';
 import { RedisConnections } from '../platform/redis/redis-connections.js';
 import { Telemetry } from '../platform/tracing/telemetry.js';
 import type { Settings } from '../settings/settings.js';
+import { AuthService } from '../users/auth-service.js';
+import { PasswordHasher } from '../users/password-hasher.js';
+import { TokenDenylist } from '../users/token-denylist.js';
+import { TokenService } from '../users/token-service.js';
+import { UserRepository } from '../users/user-repository.js';
 import { createApp } from './app.js';
 import { HttpServer } from './http-server.js';
 
@@ -33,14 +39,35 @@ export function createApiProcess(settings: Settings, logger: Logger): ApiProcess
     logger: logger.child({ component: 'redis' }),
   });
   const kafka = createKafka(settings, logger);
+  const catalog = createPlatformCatalog(settings.KAFKA_TOPIC_PREFIX);
   const kafkaAdmin = new KafkaAdminComponent(kafka, {
-    topics: createPlatformCatalog(settings.KAFKA_TOPIC_PREFIX).topics(),
+    topics: catalog.topics(),
     settings,
     logger: logger.child({ component: 'kafka-admin' }),
+  });
+  const producer = new EventProducer({ kafka, catalog, logger });
+  const auth = new AuthService({
+    users: new UserRepository(mongo),
+    hasher: new PasswordHasher(settings.BCRYPT_ROUNDS),
+    tokens: new TokenService({
+      secret: settings.SECRET_KEY,
+      algorithm: settings.ALGORITHM,
+      expireMinutes: settings.ACCESS_TOKEN_EXPIRE_MINUTES,
+    }),
+    denylist: new TokenDenylist({ redis: () => redis.commands }),
+    catalog,
+    publish: (event) => producer.publish(event),
+    service: { name: settings.TRACING_SERVICE_NAME, version: settings.TRACING_SERVICE_VERSION },
+    logger: logger.child({ component: 'auth' }),
   });
   const app = createApp({
     logger,
     healthChecks: dependencyChecks({ mongo, redis, kafkaAdmin: kafkaAdmin.admin }),
+    auth: {
+      auth,
+      passwordMinLength: settings.PASSWORD_MIN_LENGTH,
+      secureCookie: settings.ENVIRONMENT === 'production',
+    },
   });
   const http = new HttpServer({
     app,
@@ -52,7 +79,7 @@ export function createApiProcess(settings: Settings, logger: Logger): ApiProcess
   });
   const host = new ServiceHost({
     logger,
-    components: [telemetry, mongo, redis, kafkaAdmin, http],
+    components: [telemetry, mongo, redis, kafkaAdmin, producer, http],
     stopTimeoutMs: settings.SHUTDOWN_TIMEOUT_SECONDS * 1000,
   });
   return { host, http };

@@ -14,6 +14,7 @@ const service = 'Service & OTEL';
 const server = 'Server';
 const redis = 'Redis';
 const exec = 'Execution';
+const auth = 'Auth';
 
 /**
  * Every non-secret configuration key: the seed's keys with the seed's code defaults, then the keys
@@ -273,6 +274,14 @@ export const settingKeys = {
   EXECUTOR_BACKEND: oneOf(['local', 'kubernetes'] as const, 'local', {
     section: exec,
     description: 'Where scripts run: local bubblewrap sandbox on this host, or Kubernetes pods',
+  }),
+
+  // --- Auth (added) ---
+  PASSWORD_MIN_LENGTH: int(8, {
+    section: auth,
+    min: 1,
+    max: 72,
+    description: 'Shortest password accepted at registration (bcrypt reads at most 72 bytes)',
   }),
 } satisfies Record<string, KeySpec<unknown>>;
 

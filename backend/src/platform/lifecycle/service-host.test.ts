@@ -147,35 +147,32 @@ describe('ServiceHost', () => {
   });
 
   // SIGTERM during a hung start (e.g. a broker connect retrying forever) must still end the process.
-  it(
-    'when stop is called while a component start hangs, then the started ones stop and stop settles within its timeout',
-    async () => {
-      const calls: string[] = [];
-      const host = new ServiceHost({
-        logger: createLogger({ service: 'service-host-test', version: '0', level: 'silent' }),
-        components: [
-          fake('a', calls),
-          { name: 'hangs', start: () => new Promise<void>(() => {}), stop: () => Promise.resolve() },
-        ],
-        stopTimeoutMs: 50,
-      });
-      void host.start().catch(() => undefined);
-      let timer: NodeJS.Timeout | undefined;
-      const deadline = new Promise<'still pending'>((resolve) => {
-        timer = setTimeout(() => resolve('still pending'), 2_000);
-      });
-      const settled = host.stop().then(
-        () => 'settled' as const,
-        () => 'settled' as const,
-      );
-      try {
-        expect(await Promise.race([settled, deadline])).toBe('settled');
-        expect(calls).toContain('stop:a');
-      } finally {
-        clearTimeout(timer);
-      }
-    },
-  );
+  it('when stop is called while a component start hangs, then the started ones stop and stop settles within its timeout', async () => {
+    const calls: string[] = [];
+    const host = new ServiceHost({
+      logger: createLogger({ service: 'service-host-test', version: '0', level: 'silent' }),
+      components: [
+        fake('a', calls),
+        { name: 'hangs', start: () => new Promise<void>(() => {}), stop: () => Promise.resolve() },
+      ],
+      stopTimeoutMs: 50,
+    });
+    void host.start().catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'still pending'>((resolve) => {
+      timer = setTimeout(() => resolve('still pending'), 2_000);
+    });
+    const settled = host.stop().then(
+      () => 'settled' as const,
+      () => 'settled' as const,
+    );
+    try {
+      expect(await Promise.race([settled, deadline])).toBe('settled');
+      expect(calls).toContain('stop:a');
+    } finally {
+      clearTimeout(timer);
+    }
+  });
 
   it('when stop is called twice, then each component is stopped once and both calls resolve', async () => {
     const calls: string[] = [];

@@ -1,0 +1,69 @@
+import { randomUUID } from 'node:crypto';
+import jwt from 'jsonwebtoken';
+import { AppError } from '../platform/errors/app-error.js';
+
+export type TokenAlgorithm = 'HS256' | 'HS384' | 'HS512';
+
+export interface TokenServiceOptions {
+  secret: string;
+  algorithm: TokenAlgorithm;
+  expireMinutes: number;
+  now?: () => number;
+}
+
+export interface IssuedToken {
+  token: string;
+  jti: string;
+  /** Seconds since the epoch. */
+  expiresAt: number;
+  expiresInSeconds: number;
+}
+
+export interface VerifiedToken {
+  userId: string;
+  jti: string;
+  expiresAt: number;
+}
+
+/** Signs and verifies access tokens (JWT, `sub` = user id, `jti` = uuid for revocation). */
+export class TokenService {
+  private readonly now: () => number;
+
+  constructor(private readonly options: TokenServiceOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  issue(userId: string): IssuedToken {
+    const iat = Math.floor(this.now() / 1000);
+    const expiresInSeconds = this.options.expireMinutes * 60;
+    const jti = randomUUID();
+    const token = jwt.sign({ sub: userId, jti, iat, exp: iat + expiresInSeconds }, this.options.secret, {
+      algorithm: this.options.algorithm,
+    });
+    return { token, jti, expiresAt: iat + expiresInSeconds, expiresInSeconds };
+  }
+
+  /** Throws AppError('unauthorized') unless the token is signed with our key and algorithm and unexpired. */
+  verify(token: string): VerifiedToken {
+    let claims: string | jwt.JwtPayload;
+    try {
+      // Pinning the algorithm refuses `alg: none` and tokens signed with any other algorithm.
+      claims = jwt.verify(token, this.options.secret, {
+        algorithms: [this.options.algorithm],
+        clockTimestamp: Math.floor(this.now() / 1000),
+      });
+    } catch (err) {
+      const expired = err instanceof jwt.TokenExpiredError;
+      throw new AppError('unauthorized', expired ? 'Token expired' : 'Invalid token', { cause: err });
+    }
+    if (
+      typeof claims === 'string' ||
+      typeof claims.sub !== 'string' ||
+      typeof claims.jti !== 'string' ||
+      typeof claims.exp !== 'number'
+    ) {
+      throw new AppError('unauthorized', 'Invalid token');
+    }
+    return { userId: claims.sub, jti: claims.jti, expiresAt: claims.exp };
+  }
+}
