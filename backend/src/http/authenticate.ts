@@ -44,7 +44,8 @@ export function authenticate(auth: AuthService): RequestHandler {
   return async (req, _res, next) => {
     const token = tokenOf(req);
     if (token === undefined) throw new AppError('unauthorized', 'Not authenticated');
-    req.authSession = await auth.currentUser(token);
+    // identify() may already have verified this very token earlier in the chain.
+    req.authSession ??= await auth.currentUser(token);
     req.log = req.log.child({ user_id: req.authSession.user.id });
     next();
   };
@@ -55,4 +56,32 @@ export function sessionOf(req: Request): Session {
   if (req.authSession === undefined)
     throw new AppError('internal', 'route reads the session without authenticate()');
   return req.authSession;
+}
+
+/**
+ * Attaches the session when the request carries a valid token, and lets it through either way:
+ * for middleware that must know the caller before the route decides (rate-limit keys, CSRF).
+ */
+export function identify(auth: AuthService): RequestHandler {
+  return async (req, _res, next) => {
+    const token = tokenOf(req);
+    if (token !== undefined) {
+      try {
+        req.authSession = await auth.currentUser(token);
+      } catch (err) {
+        if (!(err instanceof AppError) || err.code !== 'unauthorized') throw err;
+      }
+    }
+    next();
+  };
+}
+
+/** Guards a route for one role (after `authenticate`): 403 for any other role. */
+export function requireRole(role: 'admin' | 'user'): RequestHandler {
+  return (req, _res, next) => {
+    if (sessionOf(req).user.role !== role) {
+      throw new AppError('forbidden', `This action requires the ${role} role`);
+    }
+    next();
+  };
 }
