@@ -16,12 +16,57 @@ export const ResourceUsage = z.object({
 });
 export type ResourceUsage = z.infer<typeof ResourceUsage>;
 
-/** Platform failures (a non-zero exit code of the script is a completed execution, not a failure). */
-export const ExecutionErrorType = z.enum(['memory_limit', 'cpu_time_limit', 'output_limit', 'system_error']);
-export type ExecutionErrorType = z.infer<typeof ExecutionErrorType>;
+/**
+ * How an execution ended. `completed` covers every exit code of the script (zero or not); the
+ * limits name what stopped it; `failed` is a platform failure, with a reason.
+ */
+export const ExecutionVerdict = z.enum([
+  'completed',
+  'timeout',
+  'cpu_limit',
+  'memory_limit',
+  'output_limit',
+  'cancelled',
+  'failed',
+]);
+export type ExecutionVerdict = z.infer<typeof ExecutionVerdict>;
 
-export const TerminalStatus = z.enum(['completed', 'failed', 'timeout', 'cancelled']);
-export type TerminalStatus = z.infer<typeof TerminalStatus>;
+export const ExecutionLimits = z.object({
+  wall_seconds: z.number().int().positive(),
+  cpu_seconds: z.number().positive(),
+  memory_bytes: z.number().int().positive(),
+  max_processes: z.number().int().positive(),
+  max_file_bytes: z.number().int().positive(),
+  max_output_bytes: z.number().int().positive(),
+});
+export type ExecutionLimits = z.infer<typeof ExecutionLimits>;
+
+/** The one payload of every terminal execution event; output is base64 so any bytes survive. */
+export const ExecutionResult = z.object({
+  execution_id: Id,
+  verdict: ExecutionVerdict,
+  exit_code: z.number().int().nullable(),
+  signal: z.string().nullable(),
+  stdout_b64: z.string(),
+  stderr_b64: z.string(),
+  output_truncated: z.boolean(),
+  /** Number of execution_output events published before this one (lets SSE wait for all of them). */
+  output_chunks: z.number().int().nonnegative(),
+  resource_usage: ResourceUsage.nullable(),
+  reason: z.string().nullable(),
+});
+export type ExecutionResult = z.infer<typeof ExecutionResult>;
+
+const ExecutionRequest = z.object({
+  execution_id: Id,
+  user_id: Id,
+  lang: Id,
+  lang_version: Id,
+  script: z.string(),
+  stdin: z.string(),
+  args: z.array(z.string()),
+  limits: ExecutionLimits,
+});
 
 /** The production event catalog: every event the platform's processes exchange over Kafka. */
 export const platformEventDefinitions = defineEvents({
@@ -38,72 +83,70 @@ export const platformEventDefinitions = defineEvents({
 
   execution_requested: {
     version: 1,
-    payload: z.object({
-      execution_id: Id,
-      script: z.string(),
-      lang: Id,
-      lang_version: Id,
-      user_id: Id,
-      priority: ExecutionPriority.optional(),
-      timeout_seconds: z.number().int().positive().optional(),
-    }),
+    payload: ExecutionRequest.extend({ priority: ExecutionPriority }),
   },
+  execution_queued: { version: 1, payload: z.object({ execution_id: Id, priority: ExecutionPriority }) },
+  execution_scheduled: { version: 1, payload: z.object({ execution_id: Id, saga_id: Id }) },
   execution_started: {
     version: 1,
-    payload: z.object({ execution_id: Id, pod_name: z.string().optional() }),
+    payload: z.object({ execution_id: Id, backend: Id, pod_name: z.string().optional() }),
   },
-  execution_completed: {
+  execution_output: {
     version: 1,
     payload: z.object({
       execution_id: Id,
-      exit_code: z.number().int(),
-      stdout: z.string(),
-      stderr: z.string(),
-      resource_usage: ResourceUsage,
+      stream: z.enum(['stdout', 'stderr']),
+      /** 0, 1, 2… per execution across both streams, in the order produced. */
+      seq: z.number().int().nonnegative(),
+      data_b64: z.string(),
     }),
   },
-  execution_failed: {
+  execution_completed: { version: 1, payload: ExecutionResult },
+  execution_failed: { version: 1, payload: ExecutionResult },
+  execution_timeout: { version: 1, payload: ExecutionResult },
+  execution_cancelled: { version: 1, payload: ExecutionResult },
+  execution_cancel_requested: {
     version: 1,
-    payload: z.object({
-      execution_id: Id,
-      reason: z.string().min(1),
-      error_type: ExecutionErrorType,
-      resource_usage: ResourceUsage.optional(),
-    }),
-  },
-  execution_timeout: {
-    version: 1,
-    payload: z.object({
-      execution_id: Id,
-      timeout_seconds: z.number().int().positive(),
-      resource_usage: ResourceUsage.optional(),
-    }),
-  },
-  execution_cancelled: {
-    version: 1,
-    payload: z.object({ execution_id: Id, reason: z.string().min(1), cancelled_by: Id.optional() }),
+    payload: z.object({ execution_id: Id, requested_by: Id, reason: z.string().min(1) }),
   },
 
-  result_stored: { version: 1, payload: z.object({ execution_id: Id, status: TerminalStatus }) },
+  result_stored: { version: 1, payload: z.object({ execution_id: Id, verdict: ExecutionVerdict }) },
   result_failed: { version: 1, payload: z.object({ execution_id: Id, reason: z.string().min(1) }) },
 
   create_pod_command: {
     version: 1,
-    payload: z.object({
-      execution_id: Id,
-      saga_id: Id,
-      script: z.string(),
-      lang: Id,
-      lang_version: Id,
-      user_id: Id,
-      timeout_seconds: z.number().int().positive(),
-    }),
+    payload: ExecutionRequest.extend({ saga_id: Id }),
   },
   delete_pod_command: {
     version: 1,
     payload: z.object({ execution_id: Id, saga_id: Id.optional(), reason: z.string().min(1) }),
   },
 });
+
+/** The terminal event types, and which one carries a verdict. */
+export const TERMINAL_EVENT_TYPES = [
+  'execution_completed',
+  'execution_failed',
+  'execution_timeout',
+  'execution_cancelled',
+] as const;
+export type TerminalEventType = (typeof TERMINAL_EVENT_TYPES)[number];
+
+export function terminalEventTypeOf(verdict: ExecutionVerdict): TerminalEventType {
+  switch (verdict) {
+    case 'completed':
+      return 'execution_completed';
+    case 'timeout':
+      return 'execution_timeout';
+    case 'cancelled':
+      return 'execution_cancelled';
+    case 'cpu_limit':
+    case 'memory_limit':
+    case 'output_limit':
+    case 'failed':
+      return 'execution_failed';
+  }
+}
 
 export type PlatformEventDefinitions = typeof platformEventDefinitions;
 export type PlatformEventType = EventType<PlatformEventDefinitions>;
