@@ -1,0 +1,117 @@
+import type { Redis } from 'ioredis';
+
+/** What an SSE client sees, in order: lifecycle steps, output chunks, the verdict, the stored result. */
+export type LogEntryKind = 'status' | 'output' | 'terminal' | 'result';
+
+export interface LogEntry {
+  /** Redis stream id: what the client sends back as Last-Event-ID. */
+  id: string;
+  kind: LogEntryKind;
+  /** JSON text of the entry's data. */
+  data: string;
+}
+
+// Appends one event to an execution's log exactly once (dedupe by event id). Output chunks and the
+// terminal/result events travel on different Kafka topics, so the terminal entry is held back
+// until every output chunk it counts has been appended, and the result until the terminal entry:
+// a client never sees the verdict before the last byte of output.
+const APPEND = `
+local stream, seen, meta = KEYS[1], KEYS[2], KEYS[3]
+local event_id, kind, data, expected, ttl = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
+if redis.call('SADD', seen, event_id) == 0 then return 0 end
+local function flush()
+  local chunks = tonumber(redis.call('HGET', meta, 'chunks') or '0')
+  local want = redis.call('HGET', meta, 'expected')
+  local pending = redis.call('HGET', meta, 'pending_terminal')
+  if pending and want and chunks >= tonumber(want) then
+    redis.call('XADD', stream, '*', 'kind', 'terminal', 'data', pending)
+    redis.call('HDEL', meta, 'pending_terminal')
+    redis.call('HSET', meta, 'terminal_written', '1')
+  end
+  local result = redis.call('HGET', meta, 'pending_result')
+  if result and redis.call('HGET', meta, 'terminal_written') then
+    redis.call('XADD', stream, '*', 'kind', 'result', 'data', result)
+    redis.call('HDEL', meta, 'pending_result')
+  end
+end
+if kind == 'output' then
+  redis.call('XADD', stream, '*', 'kind', 'output', 'data', data)
+  redis.call('HINCRBY', meta, 'chunks', 1)
+elseif kind == 'terminal' then
+  if redis.call('HGET', meta, 'terminal_written') or redis.call('HGET', meta, 'pending_terminal') then
+    -- A second verdict for the same execution (a duplicate from another producer): first one wins.
+    return 0
+  end
+  redis.call('HSET', meta, 'expected', expected, 'pending_terminal', data)
+elseif kind == 'result' then
+  if redis.call('HGET', meta, 'result_seen') then return 0 end
+  redis.call('HSET', meta, 'result_seen', '1', 'pending_result', data)
+else
+  redis.call('XADD', stream, '*', 'kind', kind, 'data', data)
+end
+flush()
+for _, key in ipairs(KEYS) do redis.call('EXPIRE', key, ttl) end
+return 1
+`;
+
+export interface AppendInput {
+  executionId: string;
+  eventId: string;
+  kind: LogEntryKind;
+  data: unknown;
+  /** For `terminal`: how many output chunks precede it. */
+  outputChunks?: number;
+}
+
+/**
+ * Per-execution event logs in Redis streams: the SSE bridge appends, every API process reads.
+ * Reading from a stream id gives resume without gaps or duplicates (Last-Event-ID).
+ */
+export class ExecutionEventLog {
+  constructor(
+    private readonly redis: Redis,
+    private readonly options: { keyPrefix: string; ttlSeconds: number },
+  ) {}
+
+  channel(executionId: string): string {
+    return `${this.options.keyPrefix}notify:${executionId}`;
+  }
+
+  private keys(executionId: string): [string, string, string] {
+    const base = `${this.options.keyPrefix}exec:${executionId}`;
+    return [`${base}:stream`, `${base}:seen`, `${base}:meta`];
+  }
+
+  /** Appends the event unless already appended; publishes a wake-up for readers. True if new. */
+  async append(input: AppendInput): Promise<boolean> {
+    const added = (await this.redis.eval(
+      APPEND,
+      3,
+      ...this.keys(input.executionId),
+      input.eventId,
+      input.kind,
+      JSON.stringify(input.data),
+      String(input.outputChunks ?? 0),
+      String(this.options.ttlSeconds),
+    )) as number;
+    if (added === 1) await this.redis.publish(this.channel(input.executionId), '1');
+    return added === 1;
+  }
+
+  /** Entries after `afterId` (exclusive), oldest first; from the start when afterId is undefined. */
+  async readAfter(executionId: string, afterId: string | undefined, count = 500): Promise<LogEntry[]> {
+    const [stream] = this.keys(executionId);
+    const start = afterId === undefined ? '-' : `(${afterId}`;
+    const rows = await this.redis.xrange(stream, start, '+', 'COUNT', count);
+    return rows.map(([id, fields]) => {
+      const record: Record<string, string> = {};
+      for (let i = 0; i + 1 < fields.length; i += 2) record[fields[i]!] = fields[i + 1]!;
+      return { id, kind: (record.kind ?? 'status') as LogEntryKind, data: record.data ?? 'null' };
+    });
+  }
+}
+
+/** Whether a Last-Event-ID header is a stream id we issued (else it is ignored). */
+export function isStreamId(value: string | undefined): value is string {
+  return value !== undefined && /^\d{1,20}-\d{1,20}$/.test(value);
+}

@@ -1,0 +1,96 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RedisConnections } from '../../src/platform/redis/redis-connections.js';
+import { ExecutionEventLog, isStreamId } from '../../src/sse/execution-event-log.js';
+import { testLogger } from '../test-logger.js';
+import { testSettings, uniqueSuffix } from '../test-settings.js';
+
+describe('ExecutionEventLog against redis-server', () => {
+  const settings = testSettings();
+  const redis = new RedisConnections({
+    host: settings.REDIS_HOST,
+    port: settings.REDIS_PORT,
+    db: settings.REDIS_DB,
+    password: settings.REDIS_PASSWORD,
+    maxConnections: 5,
+    logger: testLogger(),
+  });
+  let log: ExecutionEventLog;
+  beforeAll(async () => {
+    await redis.start();
+    log = new ExecutionEventLog(redis.commands, { keyPrefix: `it:${uniqueSuffix()}:`, ttlSeconds: 60 });
+  });
+  afterAll(() => redis.stop());
+
+  const kinds = async (id: string): Promise<string[]> =>
+    (await log.readAfter(id, undefined)).map((e) => `${e.kind}:${e.data}`);
+
+  it('when events arrive in order, then they are read back in order, each once', async () => {
+    const id = `e-${uniqueSuffix()}`;
+    await log.append({ executionId: id, eventId: 'a', kind: 'status', data: 'running' });
+    await log.append({ executionId: id, eventId: 'b', kind: 'output', data: 'hi' });
+    expect(await log.append({ executionId: id, eventId: 'b', kind: 'output', data: 'hi' })).toBe(false);
+    await log.append({ executionId: id, eventId: 'c', kind: 'terminal', data: 'done', outputChunks: 1 });
+    await log.append({ executionId: id, eventId: 'd', kind: 'result', data: 'stored' });
+    expect(await kinds(id)).toEqual([
+      'status:"running"',
+      'output:"hi"',
+      'terminal:"done"',
+      'result:"stored"',
+    ]);
+  });
+
+  it('when the verdict and result overtake the output, then they are held until the last chunk', async () => {
+    const id = `e-${uniqueSuffix()}`;
+    await log.append({ executionId: id, eventId: 'r', kind: 'result', data: 'stored' });
+    await log.append({ executionId: id, eventId: 't', kind: 'terminal', data: 'done', outputChunks: 2 });
+    await log.append({ executionId: id, eventId: 'o1', kind: 'output', data: 1 });
+    expect(await kinds(id)).toEqual(['output:1']);
+    await log.append({ executionId: id, eventId: 'o2', kind: 'output', data: 2 });
+    expect(await kinds(id)).toEqual(['output:1', 'output:2', 'terminal:"done"', 'result:"stored"']);
+  });
+
+  it('when a second verdict arrives, then only the first is kept', async () => {
+    const id = `e-${uniqueSuffix()}`;
+    await log.append({
+      executionId: id,
+      eventId: 't1',
+      kind: 'terminal',
+      data: 'completed',
+      outputChunks: 0,
+    });
+    expect(
+      await log.append({
+        executionId: id,
+        eventId: 't2',
+        kind: 'terminal',
+        data: 'timeout',
+        outputChunks: 0,
+      }),
+    ).toBe(false);
+    expect(await kinds(id)).toEqual(['terminal:"completed"']);
+  });
+
+  it('when reading after an id, then exactly the later entries come back (resume without gaps)', async () => {
+    const id = `e-${uniqueSuffix()}`;
+    for (let i = 0; i < 5; i++)
+      await log.append({ executionId: id, eventId: `o${i}`, kind: 'output', data: i });
+    const all = await log.readAfter(id, undefined);
+    const after = await log.readAfter(id, all[1]!.id);
+    expect(after.map((e) => e.data)).toEqual(['2', '3', '4']);
+    expect(isStreamId(all[1]!.id)).toBe(true);
+    expect(isStreamId('abc')).toBe(false);
+  });
+
+  it('when an entry is appended, then a wake-up is published on the execution channel', async () => {
+    const id = `e-${uniqueSuffix()}`;
+    const sub = await redis.dedicated('sub');
+    const got: string[] = [];
+    sub.on('message', (channel: string) => got.push(channel));
+    await sub.subscribe(log.channel(id));
+    await log.append({ executionId: id, eventId: 'x', kind: 'status', data: 'queued' });
+    const deadline = Date.now() + 5_000;
+    while (got.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(got).toEqual([log.channel(id)]);
+    await redis.release(sub);
+  });
+});
