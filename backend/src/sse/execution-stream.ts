@@ -1,0 +1,97 @@
+import type { Response } from 'express';
+import type { Execution } from '../executions/execution.js';
+import { isTerminal } from '../executions/execution.js';
+import type { ExecutionEventLog, LogEntry } from './execution-event-log.js';
+import type { ExecutionStreamHub } from './execution-stream-hub.js';
+
+export interface ExecutionStreamOptions {
+  execution: Execution;
+  /** The latest stored state, read when the log says a result was stored. */
+  reload: () => Promise<Execution | null>;
+  log: ExecutionEventLog;
+  hub: ExecutionStreamHub;
+  lastEventId: string | undefined;
+  heartbeatMs: number;
+  /** How the final result is shown to the client. */
+  renderResult: (execution: Execution) => unknown;
+}
+
+function frame(event: string, data: unknown, id?: string): string {
+  const idLine = id === undefined ? '' : `id: ${id}\n`;
+  return `${idLine}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
+/**
+ * Serves one execution's SSE stream: the current status first, then the log from Last-Event-ID
+ * (or its start) and every new entry as the bridge appends it, then the stored result, then close.
+ * An execution that already ended gets its result at once.
+ */
+export async function streamExecution(res: Response, options: ExecutionStreamOptions): Promise<void> {
+  const { execution, log, hub } = options;
+  res.status(200);
+  res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
+  res.setHeader('Cache-Control', 'no-cache, no-transform');
+  res.setHeader('Connection', 'keep-alive');
+  res.setHeader('X-Accel-Buffering', 'no');
+  res.flushHeaders();
+  res.write(frame('status', { execution_id: execution.id, status: execution.status }));
+
+  if (isTerminal(execution.status)) {
+    res.write(frame('result', options.renderResult(execution)));
+    res.end();
+    return;
+  }
+
+  let lastId = options.lastEventId;
+  let closed = false;
+  let draining: Promise<void> = Promise.resolve();
+  let finish: () => void = () => undefined;
+  const done = new Promise<void>((resolve) => {
+    finish = resolve;
+  });
+
+  const send = async (entry: LogEntry): Promise<void> => {
+    if (entry.kind === 'result') {
+      const latest = await options.reload();
+      res.write(frame('result', latest ? options.renderResult(latest) : JSON.parse(entry.data), entry.id));
+      closed = true;
+      return;
+    }
+    res.write(`id: ${entry.id}\nevent: ${entry.kind}\ndata: ${entry.data}\n\n`);
+  };
+  // Reads are chained so entries go out once and in order even when wake-ups overlap.
+  const drain = (): Promise<void> => {
+    draining = draining.then(async () => {
+      try {
+        while (!closed) {
+          const entries = await log.readAfter(execution.id, lastId);
+          if (entries.length === 0) return;
+          for (const entry of entries) {
+            if (closed) break;
+            await send(entry);
+            lastId = entry.id;
+          }
+        }
+      } catch (err) {
+        // The client reconnects with Last-Event-ID and resumes where this stream stopped.
+        res.write(frame('error', { detail: `stream interrupted: ${(err as Error).message}` }));
+        closed = true;
+      }
+      if (closed) finish();
+    });
+    return draining;
+  };
+
+  const unwatch = await hub.watch(log.channel(execution.id), () => void drain());
+  const heartbeat = setInterval(() => res.write(`: keep-alive\n\n`), options.heartbeatMs);
+  res.on('close', () => {
+    closed = true;
+    finish();
+  });
+  // Subscribe first, then read: an entry appended in between is read, not missed.
+  await drain();
+  await done;
+  clearInterval(heartbeat);
+  await unwatch();
+  if (!res.writableEnded) res.end();
+}
