@@ -8,6 +8,7 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   echo "install-deps: node and npm are required (Node >= 20.19)" >&2
   exit 1
 fi
+bash scripts/install-sandbox.sh
 stamp=node_modules/.install-stamp
 if [[ ! -f $stamp || package-lock.json -nt $stamp ]]; then
   echo "== npm ci"

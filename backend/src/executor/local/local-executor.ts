@@ -1,0 +1,563 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { access, chmod, constants, lstat, mkdtemp, readlink, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { once } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AppError } from '../../platform/errors/app-error.js';
+import { LifecycleGate, type Component } from '../../platform/lifecycle/component.js';
+import { withCorrelation, type Logger } from '../../platform/logging/logger.js';
+import type {
+  ExecutionLimits,
+  ExecutionOutcome,
+  ExecutionRequest,
+  ExecutorBackend,
+  LimitEnforcement,
+  OutputSink,
+  OutputStream,
+  Runtime,
+} from '../executor-backend.js';
+import { OutputCap } from '../output-cap.js';
+import { discoverRuntimes, GO_CACHE_SEED_DIR, type MissingRuntime, type RuntimeSpec } from '../runtimes.js';
+import { classify, type KillReason } from '../verdict.js';
+import { detectCgroups, type CgroupDriver, type CgroupStats, type RunCgroup } from './cgroups.js';
+import { ensureGoCacheSeed } from './go-cache.js';
+import { buildSandboxArgv, type RootEntry, type SandboxTools } from './sandbox-command.js';
+
+export interface LocalExecutorOptions {
+  logger: Logger;
+  /** Parent of the per-instance directory holding scripts and the sandbox's /etc files. */
+  stateRoot?: string;
+  /** Persistent cache directory (the Go build cache seed). */
+  cacheDir?: string;
+  /** `off` runs with prlimit only, as where no cgroup is writable. */
+  cgroups?: 'auto' | 'off';
+  /** uid/gid of the sandbox when the worker runs as root. */
+  sandboxUid?: number;
+}
+
+/** Limits of the start-up run that proves each runtime works in the sandbox. */
+const PROBE_LIMITS: ExecutionLimits = {
+  wallSeconds: 60,
+  cpuSeconds: 30,
+  memoryBytes: 512 * 1024 * 1024,
+  maxProcesses: 128,
+  maxFileBytes: 256 * 1024 * 1024,
+  maxOutputBytes: 64 * 1024,
+};
+
+const STATUS_FD = 3;
+const CPU_POLL_MS = 25;
+/** After the sandbox process exits, how long to wait for its pipes to drain. */
+const DRAIN_MS = 1000;
+const EXECUTION_ID = /^[A-Za-z0-9_.-]{1,128}$/;
+
+const EMPTY_STATS: CgroupStats = { cpuSeconds: 0, peakMemoryBytes: 0, oomKills: 0, pidsLimitHits: 0 };
+
+async function findTool(name: string): Promise<string | undefined> {
+  for (const dir of ['/usr/bin', '/bin', '/usr/sbin', '/sbin', '/usr/local/bin']) {
+    try {
+      await access(join(dir, name), constants.X_OK);
+      return join(dir, name);
+    } catch {
+      // Keep looking.
+    }
+  }
+  return undefined;
+}
+
+/** Read-only root of every sandbox: the system dirs, symlinked as on the host when merged-/usr. */
+async function systemRoot(): Promise<RootEntry[]> {
+  const entries: RootEntry[] = [{ kind: 'ro-bind', host: '/usr', path: '/usr' }];
+  for (const dir of ['/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32']) {
+    try {
+      const info = await lstat(dir);
+      if (info.isSymbolicLink()) {
+        entries.push({ kind: 'symlink', target: await readlink(dir), path: dir });
+      } else if (info.isDirectory()) entries.push({ kind: 'ro-bind', host: dir, path: dir });
+    } catch {
+      // Not on this host.
+    }
+  }
+  // The dynamic linker cache and the alternatives symlinks /usr/bin points into; nothing else of /etc.
+  for (const file of ['/etc/ld.so.cache', '/etc/alternatives', '/etc/localtime']) {
+    try {
+      await access(file, constants.R_OK);
+      entries.push({ kind: 'ro-bind', host: file, path: file });
+    } catch {
+      // Not on this host.
+    }
+  }
+  return entries;
+}
+
+function validateLimits(limits: ExecutionLimits): void {
+  const keys = Object.keys(PROBE_LIMITS) as (keyof ExecutionLimits)[];
+  for (const key of keys) {
+    const value: unknown = limits[key];
+    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+      throw new AppError('validation', `limit ${key} must be a positive number`, {
+        details: { [key]: value },
+      });
+    }
+  }
+}
+
+/**
+ * Runs scripts on this host in bubblewrap sandboxes: no network, read-only system dirs, a private
+ * size-limited tmpfs, an unprivileged uid, and a per-run cgroup that bounds memory, tasks and CPU
+ * and guarantees nothing outlives the run. See docs/sandbox.md.
+ */
+export class LocalExecutor implements ExecutorBackend, Component {
+  readonly name = 'local-executor';
+  private readonly gate = new LifecycleGate();
+  private readonly logger: Logger;
+  private tools: SandboxTools | undefined;
+  private cgroups: CgroupDriver | null = null;
+  private stateDir = '';
+  private root: RootEntry[] = [];
+  private specs: RuntimeSpec[] = [];
+  private missing: MissingRuntime[] = [];
+  private detected: LimitEnforcement | undefined;
+  private readonly inFlight = new Map<string, { abort: AbortController; done: Promise<unknown> }>();
+  private readonly uid: number;
+  private readonly gid: number;
+
+  constructor(private readonly options: LocalExecutorOptions) {
+    this.logger = options.logger.child({ component: 'local-executor' });
+    const root = process.getuid?.() === 0;
+    this.uid = root ? (options.sandboxUid ?? 65534) : (process.getuid?.() ?? 65534);
+    this.gid = root ? (options.sandboxUid ?? 65534) : (process.getgid?.() ?? 65534);
+  }
+
+  start(): Promise<void> {
+    return this.gate.start(() => this.doStart());
+  }
+
+  stop(): Promise<void> {
+    return this.gate.stop(() => this.doStop());
+  }
+
+  runtimes(): Runtime[] {
+    return this.specs.map(({ lang, version, fullVersion, fileExtension, command, exampleScript }) => ({
+      lang,
+      version,
+      fullVersion,
+      fileExtension,
+      command,
+      exampleScript,
+    }));
+  }
+
+  /** Runtimes found on the host but left out, with the reason. */
+  unavailableRuntimes(): MissingRuntime[] {
+    return [...this.missing];
+  }
+
+  enforcement(): LimitEnforcement {
+    if (!this.detected) throw new AppError('internal', 'local executor not started');
+    return { ...this.detected };
+  }
+
+  private async doStart(): Promise<void> {
+    const [sh, prlimit, bwrap, setpriv] = await Promise.all(
+      ['sh', 'prlimit', 'bwrap', 'setpriv'].map((name) => findTool(name)),
+    );
+    if (!sh || !prlimit || !bwrap) {
+      throw new AppError(
+        'dependency_unavailable',
+        'local executor needs bwrap (bubblewrap) and prlimit: run scripts/install-sandbox.sh',
+      );
+    }
+    const asRoot = process.getuid?.() === 0;
+    if (asRoot && !setpriv) throw new AppError('dependency_unavailable', 'running as root needs setpriv');
+    this.tools = { sh, prlimit, bwrap, ...(asRoot && setpriv ? { setpriv } : {}) };
+
+    if (this.options.cgroups !== 'off') {
+      const detection = await detectCgroups();
+      this.cgroups = detection.driver;
+      for (const note of detection.notes) this.logger.info({ note }, 'cgroup detection');
+    }
+
+    this.stateDir = await mkdtemp(join(this.options.stateRoot ?? tmpdir(), 'integr8scode-sandbox-'));
+    await chmod(this.stateDir, 0o755);
+    await writeFile(
+      join(this.stateDir, 'passwd'),
+      `sandbox:x:${this.uid}:${this.gid}:sandbox:/sandbox:/bin/sh\n`,
+    );
+    await writeFile(join(this.stateDir, 'group'), `sandbox:x:${this.gid}:\n`);
+    await writeFile(join(this.stateDir, 'hosts'), '127.0.0.1 localhost sandbox\n::1 localhost\n');
+    this.root = [
+      ...(await systemRoot()),
+      ...['passwd', 'group', 'hosts'].map((file): RootEntry => ({
+        kind: 'ro-bind',
+        host: join(this.stateDir, file),
+        path: `/etc/${file}`,
+      })),
+    ];
+
+    this.detected = this.describeEnforcement();
+    await this.loadRuntimes();
+    this.logger.info(
+      {
+        enforcement: this.detected,
+        runtimes: this.specs.map((s) => `${s.lang} ${s.version}`),
+        unavailable: this.missing,
+      },
+      'local executor started',
+    );
+  }
+
+  private describeEnforcement(): LimitEnforcement {
+    const cg = this.cgroups;
+    return {
+      memory: cg ? `${cg.kind}${cg.memsw ? ' (memory+swap)' : ''}` : 'prlimit RLIMIT_AS',
+      pids: cg ? cg.kind : 'prlimit RLIMIT_NPROC (per uid, shared by concurrent runs)',
+      cpu: cg ? `${cg.kind} usage poll + prlimit RLIMIT_CPU` : 'prlimit RLIMIT_CPU (per process)',
+      wall: 'timer',
+      fileSize: 'prlimit RLIMIT_FSIZE',
+      disk: 'tmpfs size (bwrap --size)',
+      output: 'byte cap on pipes',
+      network: 'netns (loopback only)',
+      filesystem: 'bwrap read-only system dirs, private tmpfs',
+      user: this.tools?.setpriv ? `setpriv uid ${this.uid} + userns` : `worker uid ${this.uid} + userns`,
+      kill: cg
+        ? cg.kind === 'cgroup-v1'
+          ? cg.freezer
+            ? 'cgroup-v1 freezer + SIGKILL'
+            : 'cgroup-v1 SIGKILL'
+          : 'cgroup.kill'
+        : 'process group + bwrap pid namespace',
+      cpuAccounting: cg ? (cg.kind === 'cgroup-v1' ? 'cgroup-v1 cpuacct.usage' : 'cgroup-v2 cpu.stat') : null,
+      memoryAccounting: cg
+        ? cg.kind === 'cgroup-v1'
+          ? 'cgroup-v1 memory.max_usage_in_bytes'
+          : 'cgroup-v2 memory.peak'
+        : null,
+    };
+  }
+
+  /** Finds the runtimes and keeps each one whose example runs correctly in the sandbox. */
+  private async loadRuntimes(): Promise<void> {
+    const { found, missing } = await discoverRuntimes();
+    this.missing = [...missing];
+    const proven = await Promise.all(
+      found.map(async (spec): Promise<RuntimeSpec | null> => {
+        try {
+          if (spec.goRoot) {
+            const seed = await ensureGoCacheSeed(
+              spec,
+              this.options.cacheDir ?? '/var/cache/integr8scode-executor',
+            );
+            spec = { ...spec, cacheSeedDir: seed };
+          }
+          const outcome = await this.execute(
+            spec,
+            {
+              executionId: `probe-${spec.lang}`,
+              runtime: spec,
+              script: spec.exampleScript,
+              limits: PROBE_LIMITS,
+            },
+            { started: () => undefined, output: () => undefined },
+            new AbortController().signal,
+          );
+          if (
+            outcome.verdict === 'completed' &&
+            outcome.exitCode === 0 &&
+            outcome.stdout.toString() === spec.exampleOutput
+          ) {
+            return spec;
+          }
+          this.missing.push({
+            lang: spec.lang,
+            reason:
+              `example did not run in the sandbox: ${outcome.verdict} exit ${outcome.exitCode} ${outcome.reason ?? ''} ${outcome.stderr.toString().slice(0, 300)}`.trim(),
+          });
+        } catch (err) {
+          this.missing.push({ lang: spec.lang, reason: (err as Error).message });
+        }
+        return null;
+      }),
+    );
+    this.specs = proven.filter((spec): spec is RuntimeSpec => spec !== null);
+  }
+
+  private async doStop(): Promise<void> {
+    for (const run of this.inFlight.values()) run.abort.abort();
+    await Promise.allSettled([...this.inFlight.values()].map((run) => run.done));
+    await this.cgroups?.close();
+    if (this.stateDir) await rm(this.stateDir, { recursive: true, force: true });
+    this.logger.info('local executor stopped');
+  }
+
+  async run(request: ExecutionRequest, sink: OutputSink, signal: AbortSignal): Promise<ExecutionOutcome> {
+    if (!this.gate.running || !this.tools) throw new AppError('internal', 'local executor not running');
+    if (!EXECUTION_ID.test(request.executionId)) {
+      throw new AppError('validation', 'executionId must be 1-128 characters of [A-Za-z0-9_.-]');
+    }
+    const spec = this.specs.find(
+      (s) => s.lang === request.runtime.lang && s.version === request.runtime.version,
+    );
+    if (!spec) {
+      throw new AppError(
+        'validation',
+        `runtime ${request.runtime.lang} ${request.runtime.version} is not available`,
+      );
+    }
+    validateLimits(request.limits);
+    // Our own controller lets stop() end in-flight runs as cancelled.
+    const abort = new AbortController();
+    const onAbort = () => abort.abort();
+    if (signal.aborted) abort.abort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    const key = `${request.executionId}-${randomBytes(4).toString('hex')}`;
+    const done = this.execute(spec, request, sink, abort.signal, key);
+    this.inFlight.set(key, { abort, done });
+    try {
+      return await done;
+    } finally {
+      this.inFlight.delete(key);
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  private async execute(
+    spec: RuntimeSpec,
+    request: ExecutionRequest,
+    sink: OutputSink,
+    signal: AbortSignal,
+    key = `${request.executionId}-${randomBytes(4).toString('hex')}`,
+  ): Promise<ExecutionOutcome> {
+    const log = withCorrelation(this.logger, request.executionId, {
+      runtime: `${spec.lang} ${spec.version}`,
+    });
+    const { limits } = request;
+    const cap = new OutputCap(limits.maxOutputBytes);
+    const startedAt = process.hrtime.bigint();
+    const elapsed = () => Number(process.hrtime.bigint() - startedAt) / 1e9;
+    const outcomeOf = (
+      facts: { setupError?: string; killReason?: KillReason; exitCode: number | null; signal: string | null },
+      stats: CgroupStats,
+    ): ExecutionOutcome => {
+      const c = classify({ ...facts, ...stats, limits });
+      return {
+        verdict: c.verdict,
+        exitCode: c.exitCode,
+        signal: c.signal,
+        stdout: cap.collected('stdout'),
+        stderr: cap.collected('stderr'),
+        outputTruncated: cap.truncated,
+        wallSeconds: elapsed(),
+        cpuSeconds: stats.cpuSeconds,
+        peakMemoryBytes: stats.peakMemoryBytes,
+        ...(c.reason === undefined ? {} : { reason: c.reason }),
+      };
+    };
+    if (signal.aborted)
+      return outcomeOf({ killReason: 'cancelled', exitCode: null, signal: null }, EMPTY_STATS);
+    const tools = this.tools;
+    if (!tools) throw new AppError('internal', 'local executor not started');
+
+    const runDir = await mkdtemp(join(this.stateDir, 'run-'));
+    let cgroup: RunCgroup | null = null;
+    try {
+      await chmod(runDir, 0o755);
+      const scriptName = `main.${spec.fileExtension}`;
+      await writeFile(join(runDir, scriptName), request.script, { mode: 0o644 });
+      if (this.cgroups) {
+        try {
+          cgroup = await this.cgroups.create(key, limits);
+        } catch (err) {
+          log.error({ err }, 'cannot create the run cgroup');
+          return outcomeOf(
+            {
+              setupError: `cannot create the sandbox cgroup: ${(err as Error).message}`,
+              exitCode: null,
+              signal: null,
+            },
+            EMPTY_STATS,
+          );
+        }
+      }
+      const seedDir = spec.cacheSeedDir;
+      const { file, args } = buildSandboxArgv({
+        tools,
+        cgroupProcsFiles: cgroup?.procsFiles ?? [],
+        rlimits: {
+          cpuSeconds: limits.cpuSeconds,
+          fileBytes: limits.maxFileBytes,
+          openFiles: 1024,
+          ...(cgroup ? {} : { addressSpaceBytes: limits.memoryBytes, processes: limits.maxProcesses }),
+        },
+        uid: this.uid,
+        gid: this.gid,
+        root: [
+          ...this.root,
+          ...spec.hostBinds.map((dir): RootEntry => ({ kind: 'ro-bind', host: dir, path: dir })),
+          ...(seedDir ? [{ kind: 'ro-bind', host: seedDir, path: GO_CACHE_SEED_DIR } as const] : []),
+        ],
+        tmpfsBytes: limits.maxFileBytes,
+        scriptHostPath: join(runDir, scriptName),
+        scriptName,
+        env: spec.env,
+        command: spec.command,
+        args: request.args ?? [],
+        statusFd: STATUS_FD,
+      });
+      return await this.supervise({
+        file,
+        args,
+        request,
+        sink,
+        signal,
+        cap,
+        cgroup,
+        log,
+        outcomeOf,
+        elapsed,
+      });
+    } finally {
+      await cgroup?.destroy().catch((err: unknown) => log.error({ err }, 'cannot remove the run cgroup'));
+      await rm(runDir, { recursive: true, force: true });
+    }
+  }
+
+  private async supervise(ctx: {
+    file: string;
+    args: string[];
+    request: ExecutionRequest;
+    sink: OutputSink;
+    signal: AbortSignal;
+    cap: OutputCap;
+    cgroup: RunCgroup | null;
+    log: Logger;
+    outcomeOf: (
+      facts: { setupError?: string; killReason?: KillReason; exitCode: number | null; signal: string | null },
+      stats: CgroupStats,
+    ) => ExecutionOutcome;
+    elapsed: () => number;
+  }): Promise<ExecutionOutcome> {
+    const { request, sink, cap, cgroup, log } = ctx;
+    const { limits } = request;
+    const child = spawn(ctx.file, ctx.args, {
+      // Nothing of the worker's environment (SECRET_KEY, MONGO_PASSWORD…) reaches the launcher.
+      env: { PATH: '/usr/bin:/bin' },
+      stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
+      detached: true,
+    });
+    let killReason: KillReason | undefined;
+    let killing: Promise<unknown> = Promise.resolve();
+    const kill = (reason: KillReason): void => {
+      killReason ??= reason;
+      if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
+        try {
+          process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          // Already gone.
+        }
+      }
+      if (cgroup) killing = cgroup.killAll();
+    };
+
+    let status = '';
+    let startedReported = false;
+    const statusStream = child.stdio[STATUS_FD] as Readable;
+    statusStream.setEncoding('utf8');
+    statusStream.on('data', (text: string) => {
+      status += text;
+      const pid = /"child-pid":\s*(\d+)/.exec(status)?.[1];
+      if (pid && !startedReported) {
+        startedReported = true;
+        sink.started({ pid: Number(pid) });
+      }
+    });
+    statusStream.on('error', () => undefined);
+
+    const onData = (stream: OutputStream) => (chunk: Buffer) => {
+      const { pass, crossed } = cap.accept(stream, chunk);
+      if (pass) sink.output(stream, pass);
+      if (crossed) kill('output_limit');
+    };
+    child.stdout.on('data', onData('stdout'));
+    child.stderr.on('data', onData('stderr'));
+    const stdin = child.stdin;
+    // The program may exit (or close stdin) before reading all of it.
+    stdin.on('error', () => undefined);
+    stdin.end(request.stdin ?? '');
+
+    const onAbort = () => kill('cancelled');
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
+    const wallTimer = setTimeout(() => kill('timeout'), limits.wallSeconds * 1000);
+    const cpuTimer = cgroup
+      ? setInterval(() => {
+          cgroup
+            .cpuSeconds()
+            .then((seconds) => {
+              if (seconds > limits.cpuSeconds) kill('cpu_limit');
+            })
+            .catch(() => undefined);
+        }, CPU_POLL_MS)
+      : undefined;
+
+    let spawnError: Error | undefined;
+    const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => {
+      child.once('exit', (code, signalName) => resolve([code, signalName]));
+      child.once('error', (err) => {
+        spawnError = err;
+        resolve([null, null]);
+      });
+    });
+    const closed = once(child, 'close').catch(() => undefined);
+    try {
+      const [code, signalName] = await exited;
+      clearTimeout(wallTimer);
+      clearInterval(cpuTimer);
+      // Whatever is left in the cgroup (nothing, normally: the pid namespace died with bwrap).
+      if (cgroup) await cgroup.killAll();
+      await killing;
+      await Promise.race([closed, sleep(DRAIN_MS)]);
+      for (const stream of [child.stdout, child.stderr, statusStream]) stream?.destroy();
+
+      const stats = cgroup ? await cgroup.stats() : { ...EMPTY_STATS };
+      const exitMatch = /"exit-code":\s*(\d+)/.exec(status)?.[1];
+      const started = /"child-pid"/.test(status);
+      let setupError: string | undefined;
+      if (spawnError) setupError = `cannot start the sandbox: ${spawnError.message}`;
+      else if (!started && killReason === undefined) {
+        setupError =
+          code === 125
+            ? 'cannot join the sandbox cgroup'
+            : `sandbox setup failed: ${cap.collected('stderr').toString('utf8').trim().slice(0, 500) || `exit ${code ?? signalName}`}`;
+      }
+      const outcome = ctx.outcomeOf(
+        {
+          ...(setupError === undefined ? {} : { setupError }),
+          ...(killReason === undefined ? {} : { killReason }),
+          exitCode: exitMatch !== undefined ? Number(exitMatch) : code,
+          signal: exitMatch !== undefined ? null : signalName,
+        },
+        stats,
+      );
+      log.info(
+        {
+          verdict: outcome.verdict,
+          exitCode: outcome.exitCode,
+          signal: outcome.signal,
+          wallSeconds: outcome.wallSeconds,
+          cpuSeconds: outcome.cpuSeconds,
+          peakMemoryBytes: outcome.peakMemoryBytes,
+          reason: outcome.reason,
+        },
+        'execution finished',
+      );
+      return outcome;
+    } finally {
+      clearTimeout(wallTimer);
+      clearInterval(cpuTimer);
+      ctx.signal.removeEventListener('abort', onAbort);
+    }
+  }
+}

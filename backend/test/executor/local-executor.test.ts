@@ -1,0 +1,420 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ExecutionLimits, ExecutionOutcome, OutputStream } from '../../src/executor/executor-backend.js';
+import { LocalExecutor } from '../../src/executor/local/local-executor.js';
+
+// Real sandboxed processes on this host: needs root, bubblewrap and writable cgroups
+// (scripts/install-sandbox.sh); none of the Kafka/Mongo/Redis servers.
+const MiB = 1024 * 1024;
+const LIMITS: ExecutionLimits = {
+  wallSeconds: 3,
+  cpuSeconds: 2,
+  memoryBytes: 128 * MiB,
+  maxProcesses: 64,
+  maxFileBytes: 64 * MiB,
+  maxOutputBytes: 64 * 1024,
+};
+const VERSIONS: Record<string, string> = {};
+const SECRET = 'do-not-leak-0123456789abcdef0123456789abcdef';
+
+let executor: LocalExecutor;
+let counter = 0;
+
+interface Observed {
+  outcome: ExecutionOutcome;
+  chunks: { stream: OutputStream; chunk: Buffer }[];
+  pid: number | undefined;
+  out: string;
+  err: string;
+}
+
+async function run(
+  lang: string,
+  script: string,
+  options: { stdin?: string; args?: string[]; limits?: Partial<ExecutionLimits>; signal?: AbortSignal } = {},
+  onStarted?: (pid: number | undefined) => void,
+): Promise<Observed> {
+  const chunks: Observed['chunks'] = [];
+  let pid: number | undefined;
+  const outcome = await executor.run(
+    {
+      executionId: `test-${++counter}`,
+      runtime: { lang, version: VERSIONS[lang] ?? 'missing' },
+      script,
+      ...(options.stdin === undefined ? {} : { stdin: options.stdin }),
+      ...(options.args === undefined ? {} : { args: options.args }),
+      limits: { ...LIMITS, ...options.limits },
+    },
+    {
+      started: (info) => {
+        pid = info.pid;
+        onStarted?.(info.pid);
+      },
+      output: (stream, chunk) => chunks.push({ stream, chunk }),
+    },
+    options.signal ?? new AbortController().signal,
+  );
+  return { outcome, chunks, pid, out: outcome.stdout.toString(), err: outcome.stderr.toString() };
+}
+
+/**
+ * Live (non-zombie) processes of the sandbox uid. bwrap's pid-namespace init is reparented to the
+ * host's pid 1 when bwrap exits; this VM's init reaps such zombies only late, so they are ignored.
+ */
+function sandboxUserProcesses(): string {
+  try {
+    return execFileSync('ps', ['-u', '65534', '-o', 'pid=,stat=,comm='], { encoding: 'utf8' })
+      .split('\n')
+      .filter((line) => line.trim() !== '' && !/^\s*\d+\s+Z/.test(line))
+      .join('\n');
+  } catch {
+    return ''; // ps exits 1 when nothing matches
+  }
+}
+
+/** True while `pid` exists and is not a zombie. */
+function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+beforeAll(async () => {
+  // Secrets in the worker's environment must not reach the sandbox.
+  process.env.SECRET_KEY = SECRET;
+  process.env.MONGO_PASSWORD = SECRET;
+  executor = new LocalExecutor({ logger: pino({ level: 'warn' }) });
+  await executor.start();
+  for (const runtime of executor.runtimes()) VERSIONS[runtime.lang] = runtime.version;
+}, 300_000);
+
+afterAll(async () => {
+  await executor?.stop();
+  delete process.env.SECRET_KEY;
+  delete process.env.MONGO_PASSWORD;
+});
+
+describe.concurrent('local executor: normal runs', () => {
+  it('when started on this host, then cgroup v1 limits, netns and an unprivileged uid are enforced', () => {
+    expect(executor.enforcement()).toMatchObject({
+      memory: expect.stringContaining('cgroup') as unknown,
+      pids: expect.stringContaining('cgroup') as unknown,
+      network: expect.stringContaining('netns') as unknown,
+      user: expect.stringContaining('65534') as unknown,
+    });
+    expect(executor.runtimes().map((r) => r.lang)).toEqual(
+      expect.arrayContaining(['python', 'node', 'bash']),
+    );
+  });
+
+  it.each(['python', 'node', 'bash', 'go', 'ruby'])(
+    'when the %s example runs, then it completes with exit 0 and exact stdout (or the runtime is listed as unavailable with a reason)',
+    async (lang) => {
+      const runtime = executor.runtimes().find((r) => r.lang === lang);
+      if (!runtime) {
+        const missing = executor.unavailableRuntimes().find((m) => m.lang === lang);
+        expect(missing?.reason).toBeTruthy();
+        return;
+      }
+      const limits = lang === 'go' ? { wallSeconds: 20, cpuSeconds: 10, memoryBytes: 256 * MiB } : {};
+      const { outcome, out } = await run(lang, runtime.exampleScript, { limits });
+      expect(outcome).toMatchObject({
+        verdict: 'completed',
+        exitCode: 0,
+        signal: null,
+        outputTruncated: false,
+      });
+      expect(out).toBe('Hello, world!\n');
+    },
+  );
+
+  it('when the script exits non-zero, then the run is completed with that exit code', async () => {
+    const { outcome } = await run('python', 'import sys\nsys.exit(3)\n');
+    expect(outcome).toMatchObject({ verdict: 'completed', exitCode: 3, signal: null });
+    expect(outcome.reason).toBeUndefined();
+  });
+
+  it('when the script writes to both streams, then stdout and stderr are kept apart and streamed', async () => {
+    const { out, err, chunks } = await run('bash', 'echo out1; echo err1 >&2; echo out2\n');
+    expect(out).toBe('out1\nout2\n');
+    expect(err).toBe('err1\n');
+    const streamed = (s: OutputStream) =>
+      Buffer.concat(chunks.filter((c) => c.stream === s).map((c) => c.chunk)).toString();
+    expect(streamed('stdout')).toBe(out);
+    expect(streamed('stderr')).toBe(err);
+  });
+
+  it('when stdin is given, then the script reads it', async () => {
+    const { out } = await run('python', 'import sys\nprint(sys.stdin.read().upper(), end="")\n', {
+      stdin: 'line one\nline two\n',
+    });
+    expect(out).toBe('LINE ONE\nLINE TWO\n');
+  });
+
+  it('when args contain shell syntax, then they arrive literally and nothing is executed', async () => {
+    const args = ['; touch /tmp/pwned', '$(id)', 'a b', "'quoted'"];
+    const { outcome, out } = await run('bash', 'printf "%s\\n" "$@"; ls /tmp\n', { args });
+    expect(outcome.verdict).toBe('completed');
+    expect(out).toBe(args.join('\n') + '\n');
+    expect(existsSync('/tmp/pwned')).toBe(false);
+  });
+
+  it('when go gets args, then they arrive after the program name', async () => {
+    if (!VERSIONS.go) return expect(executor.unavailableRuntimes().some((m) => m.lang === 'go')).toBe(true);
+    const script =
+      'package main\n\nimport (\n\t"fmt"\n\t"os"\n)\n\nfunc main() { fmt.Println(os.Args[1:]) }\n';
+    const { out } = await run('go', script, {
+      args: ['x; rm -rf /', 'y'],
+      limits: { wallSeconds: 20, cpuSeconds: 10, memoryBytes: 256 * MiB },
+    });
+    expect(out).toBe('[x; rm -rf / y]\n');
+  });
+
+  it('when the output is binary and invalid UTF-8, then it is returned byte-exact', async () => {
+    const expected = Buffer.concat([
+      Buffer.from([...Array(256).keys()]),
+      Buffer.from([0xc3, 0x28, 0xff, 0xfe]),
+    ]);
+    const { outcome, chunks } = await run(
+      'python',
+      'import sys\nsys.stdout.buffer.write(bytes(range(256)) + b"\\xc3\\x28\\xff\\xfe")\n',
+    );
+    expect(outcome.stdout.equals(expected)).toBe(true);
+    expect(Buffer.concat(chunks.map((c) => c.chunk)).equals(expected)).toBe(true);
+  });
+
+  it('when a ~50 ms busy loop runs, then its CPU time reads above zero (not jiffy-rounded)', async () => {
+    const { outcome } = await run('python', 'import time\nwhile time.process_time() < 0.05: pass\n');
+    expect(outcome.verdict).toBe('completed');
+    expect(outcome.cpuSeconds).toBeGreaterThan(0.04);
+    expect(outcome.cpuSeconds).toBeLessThan(1);
+    expect(outcome.peakMemoryBytes).toBeGreaterThan(1 * MiB);
+  });
+});
+
+describe.concurrent('local executor: abuse cases', () => {
+  it('when the script loops forever, then it is stopped with cpu_limit at about the CPU limit', async () => {
+    const { outcome } = await run('python', 'while True: pass\n', {
+      limits: { cpuSeconds: 1, wallSeconds: 5 },
+    });
+    expect(outcome.verdict).toBe('cpu_limit');
+    // RLIMIT_CPU counts in ticks, cpuacct in ns: the two differ a little under load.
+    expect(outcome.cpuSeconds).toBeGreaterThanOrEqual(0.5);
+    expect(outcome.cpuSeconds).toBeLessThan(2.5);
+  });
+
+  it('when the wall limit is below the CPU limit and the script loops, then the verdict is timeout', async () => {
+    const { outcome } = await run('bash', 'while :; do :; done\n', {
+      limits: { cpuSeconds: 10, wallSeconds: 1 },
+    });
+    expect(outcome.verdict).toBe('timeout');
+  });
+
+  it('when the script sleeps past the wall limit, then it is killed with timeout', async () => {
+    const { outcome } = await run('bash', 'sleep 30\n', { limits: { wallSeconds: 1 } });
+    expect(outcome.verdict).toBe('timeout');
+    expect(outcome.wallSeconds).toBeLessThan(2.5);
+  });
+
+  it('when the script closes stdout and keeps running, then it is still stopped at the wall limit', async () => {
+    const { outcome, out } = await run('bash', 'echo before; exec 1>&- 2>&-; sleep 30\n', {
+      limits: { wallSeconds: 1 },
+    });
+    expect(outcome.verdict).toBe('timeout');
+    expect(out).toBe('before\n');
+    expect(outcome.wallSeconds).toBeLessThan(2.5);
+  });
+
+  it('when the script leaves a background child behind, then the run ends with the script and the child dies', async () => {
+    const { outcome, out } = await run('bash', '(sleep 30 >/dev/null 2>&1 &)\necho done\n');
+    expect(outcome).toMatchObject({ verdict: 'completed', exitCode: 0 });
+    expect(out).toBe('done\n');
+    expect(outcome.wallSeconds).toBeLessThan(2);
+  });
+
+  it('when the script is a fork bomb, then the process limit contains it and the run is killed', async () => {
+    const { outcome } = await run('bash', ':(){ :|:& };:\nwait\n', {
+      limits: { maxProcesses: 32, wallSeconds: 2, cpuSeconds: 2 },
+    });
+    expect(['timeout', 'cpu_limit', 'completed']).toContain(outcome.verdict);
+    expect(outcome.reason).toMatch(/fork\(s\) refused by the process limit/);
+    // The host still runs work normally afterwards.
+    const after = await run('bash', 'echo alive\n');
+    expect(after.out).toBe('alive\n');
+  });
+
+  it('when the script allocates past the memory limit, then the verdict is memory_limit', async () => {
+    const { outcome } = await run(
+      'python',
+      'chunks = []\nwhile True: chunks.append(bytearray(8 * 1024 * 1024))\n',
+      {
+        limits: { memoryBytes: 64 * MiB },
+      },
+    );
+    expect(outcome.verdict).toBe('memory_limit');
+    expect(outcome.reason).toContain('64 MiB');
+    expect(outcome.peakMemoryBytes).toBeGreaterThan(32 * MiB);
+    expect(outcome.peakMemoryBytes).toBeLessThanOrEqual(64 * MiB);
+  });
+
+  it('when the script floods stdout, then output stops at exactly the cap with output_limit', async () => {
+    const cap = 10_000;
+    const { outcome, chunks } = await run('python', 'while True: print("x" * 999)\n', {
+      limits: { maxOutputBytes: cap },
+    });
+    expect(outcome.verdict).toBe('output_limit');
+    expect(outcome.outputTruncated).toBe(true);
+    expect(outcome.stdout.length).toBe(cap);
+    expect(chunks.reduce((n, c) => n + c.chunk.length, 0)).toBe(cap);
+  });
+
+  it('when the script fills the work dir, then the write fails at the tmpfs size and the run ends', async () => {
+    const { outcome, err } = await run(
+      'python',
+      'f = open("/sandbox/fill", "wb")\nwhile True: f.write(b"\\0" * 1024 * 1024); f.flush()\n',
+      { limits: { maxFileBytes: 8 * MiB } },
+    );
+    expect(outcome.verdict).toBe('completed');
+    expect(outcome.exitCode).not.toBe(0);
+    expect(err).toMatch(/No space left on device|File too large/);
+  });
+
+  it('when one file grows past maxFileBytes, then RLIMIT_FSIZE stops it (SIGXFSZ) with a clear reason', async () => {
+    const { outcome } = await run('bash', 'head -c 20000000 /dev/zero > /tmp/big\n', {
+      limits: { maxFileBytes: 4 * MiB },
+    });
+    expect(outcome.verdict).toBe('completed');
+    // bash reports its child's SIGXFSZ as exit 153 (128+25).
+    expect(outcome.signal).toBe('SIGXFSZ');
+    expect(outcome.reason).toContain('file size');
+  });
+
+  it('when the script tries the network, then the internet, cloud metadata and host loopback are unreachable', async () => {
+    const server: Server = createServer((socket) => socket.end('hello from the host\n'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    let connections = 0;
+    server.on('connection', () => connections++);
+    const port = (server.address() as { port: number }).port;
+    try {
+      const script = [
+        'import socket',
+        `for host, port in [("1.1.1.1", 53), ("169.254.169.254", 80), ("127.0.0.1", ${port})]:`,
+        '    try:',
+        '        socket.create_connection((host, port), timeout=1).close()',
+        '        print(host, "OPEN")',
+        '    except OSError as e:',
+        '        print(host, "blocked", type(e).__name__)',
+      ].join('\n');
+      const { out } = await run('python', script, { limits: { wallSeconds: 5 } });
+      expect(out).toMatch(/1\.1\.1\.1 blocked/);
+      expect(out).toMatch(/169\.254\.169\.254 blocked/);
+      expect(out).toMatch(/127\.0\.0\.1 blocked/);
+      expect(out).not.toContain('OPEN');
+      expect(connections).toBe(0);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('when the script dumps its environment, then no worker secret is in it', async () => {
+    const { out } = await run('bash', 'env; cat /proc/1/environ 2>/dev/null | tr "\\0" "\\n"\n');
+    expect(out).toContain('HOME=/sandbox');
+    expect(out).not.toContain(SECRET);
+    expect(out).not.toMatch(/SECRET_KEY|MONGO_PASSWORD/);
+  });
+
+  it('when the script checks who it is, then it is uid 65534 with no capabilities and sees no host dirs', async () => {
+    const { out } = await run(
+      'bash',
+      'id -u; grep CapEff /proc/self/status; ls -d /root /home /work /var 2>&1 | wc -l; ls /proc | grep -c "^[0-9]"; ls /\n',
+    );
+    const [uid, capEff, , procCount] = out.split('\n');
+    expect(uid).toBe('65534');
+    expect(capEff).toMatch(/CapEff:\s+0+$/);
+    expect(out).not.toMatch(/^\/(root|home|work|var)$/m);
+    expect(Number(procCount)).toBeLessThan(10);
+  });
+
+  it('when the script writes to /usr, /etc and /tmp, then system dirs refuse and /tmp is private', async () => {
+    const marker = `/tmp/sandbox-marker-${process.pid}-${Date.now()}`;
+    const { out } = await run(
+      'bash',
+      `for f in /usr/x /etc/x /x ${marker}; do if echo hi > "$f" 2>/dev/null; then echo "$f written"; else echo "$f refused"; fi; done\n`,
+    );
+    expect(out).toContain('/usr/x refused');
+    expect(out).toContain('/etc/x refused');
+    expect(out).toContain('/x refused');
+    expect(out).toContain(`${marker} written`);
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  it('when run 1 writes files, then run 2 does not see them', async () => {
+    const first = await run('bash', 'echo 1 > /sandbox/persist; echo 1 > /tmp/persist; ls /sandbox /tmp\n');
+    expect(first.out).toContain('persist');
+    const second = await run(
+      'bash',
+      'ls -A /sandbox /tmp; cat /sandbox/persist /tmp/persist 2>&1 | head -2\n',
+    );
+    expect(second.out).not.toMatch(/^persist$/m);
+    expect(second.out).toContain('No such file');
+  });
+});
+
+describe('local executor: cancellation and cleanup', () => {
+  it('when the caller aborts mid-run, then the run is cancelled within a second and nothing is left', async () => {
+    const controller = new AbortController();
+    let abortedAt = 0;
+    const { outcome, pid } = await run(
+      'bash',
+      'sleep 30 & sleep 30 & echo started; wait\n',
+      { signal: controller.signal, limits: { wallSeconds: 20 } },
+      () => {
+        setTimeout(() => {
+          abortedAt = Date.now();
+          controller.abort();
+        }, 300);
+      },
+    );
+    expect(outcome.verdict).toBe('cancelled');
+    expect(Date.now() - abortedAt).toBeLessThan(1000);
+    expect(pid).toBeDefined();
+    expect(running(pid!)).toBe(false);
+    expect(sandboxUserProcesses()).toBe('');
+  });
+
+  it('when aborted before it starts, then nothing runs and the verdict is cancelled', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    let started = false;
+    const { outcome } = await run(
+      'bash',
+      'echo never\n',
+      { signal: controller.signal },
+      () => (started = true),
+    );
+    expect(outcome.verdict).toBe('cancelled');
+    expect(started).toBe(false);
+  });
+
+  it('when an unknown runtime is requested, then run rejects with a validation error', async () => {
+    await expect(run('cobol', 'DISPLAY "HI"')).rejects.toMatchObject({ code: 'validation' });
+  });
+
+  it('when all runs are over, then no sandbox process and no run cgroup is left', () => {
+    expect(sandboxUserProcesses()).toBe('');
+    const parent = '/sys/fs/cgroup/memory';
+    const own =
+      /memory:(.*)$/m.exec(execFileSync('cat', ['/proc/self/cgroup'], { encoding: 'utf8' }))?.[1] ?? '/';
+    const base = `${parent}${own === '/' ? '' : own}/integr8scode-sandbox`;
+    const instance = readdirSync(base).find((name) => name.startsWith(`${process.pid}-`));
+    expect(instance).toBeDefined();
+    const runs = readdirSync(`${base}/${instance}`, { withFileTypes: true }).filter((e) => e.isDirectory());
+    expect(runs).toEqual([]);
+  });
+});
