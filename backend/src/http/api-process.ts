@@ -10,12 +10,18 @@ import { RedisConnections } from '../platform/redis/redis-connections.js';
 import { Telemetry } from '../platform/tracing/telemetry.js';
 import type { Settings } from '../settings/settings.js';
 import { AuthService } from '../users/auth-service.js';
+import { LoginLockout } from '../users/login-lockout.js';
 import { PasswordHasher } from '../users/password-hasher.js';
 import { TokenDenylist } from '../users/token-denylist.js';
 import { TokenService } from '../users/token-service.js';
+import { seedUsersComponent } from '../users/seed-users.js';
+import { UserAdmin } from '../users/user-admin.js';
 import { UserRepository } from '../users/user-repository.js';
 import { createApp } from './app.js';
+import { CsrfTokens } from './csrf.js';
+import { parseOrigins } from './headers.js';
 import { HttpServer } from './http-server.js';
+import { rateLimiting } from './rate-limiting.js';
 
 export interface ApiProcess {
   host: ServiceHost;
@@ -46,15 +52,31 @@ export function createApiProcess(settings: Settings, logger: Logger): ApiProcess
     logger: logger.child({ component: 'kafka-admin' }),
   });
   const producer = new EventProducer({ kafka, catalog, logger });
+  const users = new UserRepository(mongo);
+  const hasher = new PasswordHasher(settings.BCRYPT_ROUNDS);
+  const tokens = new TokenService({
+    secret: settings.SECRET_KEY,
+    algorithm: settings.ALGORITHM,
+    expireMinutes: settings.ACCESS_TOKEN_EXPIRE_MINUTES,
+  });
+  const lockout = new LoginLockout({
+    redis: () => redis.commands,
+    maxAttempts: settings.LOGIN_MAX_ATTEMPTS,
+    windowSeconds: settings.LOGIN_LOCKOUT_MINUTES * 60,
+  });
+  const csrf = new CsrfTokens(settings.SECRET_KEY);
+  const seedUsers = seedUsersComponent({
+    users,
+    hasher,
+    environment: settings.ENVIRONMENT,
+    logger: logger.child({ component: 'seed-users' }),
+  });
   const auth = new AuthService({
-    users: new UserRepository(mongo),
-    hasher: new PasswordHasher(settings.BCRYPT_ROUNDS),
-    tokens: new TokenService({
-      secret: settings.SECRET_KEY,
-      algorithm: settings.ALGORITHM,
-      expireMinutes: settings.ACCESS_TOKEN_EXPIRE_MINUTES,
-    }),
+    users,
+    hasher,
+    tokens,
     denylist: new TokenDenylist({ redis: () => redis.commands }),
+    lockout,
     catalog,
     publish: (event) => producer.publish(event),
     service: { name: settings.TRACING_SERVICE_NAME, version: settings.TRACING_SERVICE_VERSION },
@@ -67,7 +89,17 @@ export function createApiProcess(settings: Settings, logger: Logger): ApiProcess
       auth,
       passwordMinLength: settings.PASSWORD_MIN_LENGTH,
       secureCookie: settings.ENVIRONMENT === 'production',
+      csrf,
     },
+    csrf: { csrf, tokens, exemptPaths: ['/auth/login', '/auth/register'] },
+    adminUsers: {
+      auth,
+      admin: new UserAdmin({ users, hasher, lockout, logger: logger.child({ component: 'user-admin' }) }),
+      passwordMinLength: settings.PASSWORD_MIN_LENGTH,
+    },
+    corsOrigins: parseOrigins(settings.CORS_ORIGINS),
+    bodyLimitBytes: settings.MAX_REQUEST_BODY_BYTES,
+    ...rateLimiting({ settings, mongo, redis, auth, users, logger }),
   });
   const http = new HttpServer({
     app,
@@ -79,7 +111,7 @@ export function createApiProcess(settings: Settings, logger: Logger): ApiProcess
   });
   const host = new ServiceHost({
     logger,
-    components: [telemetry, mongo, redis, kafkaAdmin, producer, http],
+    components: [telemetry, mongo, redis, kafkaAdmin, producer, seedUsers, http],
     stopTimeoutMs: settings.SHUTDOWN_TIMEOUT_SECONDS * 1000,
   });
   return { host, http };

@@ -21,6 +21,7 @@ export interface ErrorBody {
   detail: string;
   type: AppErrorCode;
   errors?: unknown;
+  [field: string]: unknown;
 }
 
 export function statusOf(code: AppErrorCode): number {
@@ -54,6 +55,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     if (appError.operational) log.info({ code: appError.code, detail: appError.message }, 'request failed');
     else log.error({ err }, 'request failed unexpectedly');
     const body: ErrorBody = {
+      ...(appError.operational ? appError.fields : undefined),
       detail: appError.operational ? appError.message : 'Internal server error',
       type: appError.code,
     };

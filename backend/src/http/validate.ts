@@ -6,7 +6,7 @@ export interface FieldError {
   message: string;
 }
 
-export type InputPart = 'body' | 'query';
+export type InputPart = 'body' | 'query' | 'path';
 
 /**
  * Parses request input with a zod schema, or throws AppError('validation') listing each offending

@@ -15,6 +15,11 @@ const server = 'Server';
 const redis = 'Redis';
 const exec = 'Execution';
 const auth = 'Auth';
+const http = 'HTTP';
+const ORIGIN = String.raw`https?://[A-Za-z0-9.-]+(:\d+)?`;
+const rateLimiting = 'Rate limiting';
+const GROUP_RATE = new RegExp(`^$|${RATE_LIMIT_PATTERN.source}`);
+const GROUP_RATE_HINT = 'rate like "10/minute", or empty for RATE_LIMITS';
 
 /**
  * Every non-secret configuration key: the seed's keys with the seed's code defaults, then the keys
@@ -275,6 +280,54 @@ export const settingKeys = {
     section: exec,
     description: 'Where scripts run: local bubblewrap sandbox on this host, or Kubernetes pods',
   }),
+  MAX_CONCURRENT_EXECUTIONS: int(10, {
+    section: exec,
+    min: 1,
+    description: 'Executions running at once across the whole system (the queue holds the rest)',
+  }),
+  EXECUTION_MAX_SCRIPT_BYTES: int(256 * 1024, {
+    section: exec,
+    min: 1,
+    description: 'Largest accepted script (UTF-8 bytes); stdin is capped at the same size',
+  }),
+  EXECUTION_MAX_CPU_SECONDS: num(10, {
+    section: exec,
+    min: 0.1,
+    description: 'Most CPU time a script may use (and the default); wall time is K8S_POD_EXECUTION_TIMEOUT',
+  }),
+  EXECUTION_MAX_PROCESSES: int(64, {
+    section: exec,
+    min: 1,
+    description: 'Most processes/threads a script may run at once (fork bombs stop here)',
+  }),
+  EXECUTION_MAX_FILE_BYTES: int(16 * 1024 * 1024, {
+    section: exec,
+    min: 1,
+    description: 'Largest file a script may write, and the size of its private work dir',
+  }),
+  EXECUTION_MAX_OUTPUT_BYTES: int(256 * 1024, {
+    section: exec,
+    min: 1,
+    max: 700 * 1024,
+    description:
+      'Output (stdout + stderr) kept per execution; beyond it the run ends as output_limit. Capped so the base64 result fits one Kafka message',
+  }),
+  EXECUTION_LEASE_GRACE_SECONDS: int(30, {
+    section: exec,
+    min: 1,
+    description:
+      'How long past its wall limit a running execution may go unreported before it is failed as lost',
+  }),
+  EXECUTION_MAX_QUEUE_SECONDS: int(600, {
+    section: exec,
+    min: 1,
+    description: 'How long an execution may wait for a slot before it fails as not scheduled',
+  }),
+  RECONCILE_INTERVAL_SECONDS: num(5, {
+    section: exec,
+    min: 0.1,
+    description: 'How often the saga orchestrator looks for stuck executions and unpublished requests',
+  }),
 
   // --- Auth (added) ---
   PASSWORD_MIN_LENGTH: int(8, {
@@ -282,6 +335,74 @@ export const settingKeys = {
     min: 1,
     max: 72,
     description: 'Shortest password accepted at registration (bcrypt reads at most 72 bytes)',
+  }),
+  LOGIN_MAX_ATTEMPTS: int(5, {
+    section: auth,
+    min: 1,
+    description: 'Failed logins for one username within LOGIN_LOCKOUT_MINUTES after which it is locked (423)',
+  }),
+  LOGIN_LOCKOUT_MINUTES: int(15, {
+    section: auth,
+    min: 1,
+    description: 'Window of counted failed logins, starting at the first; a lock lasts until it ends',
+  }),
+
+  // --- HTTP (added) ---
+  CORS_ORIGINS: str('', {
+    section: http,
+    pattern: new RegExp(`^\\s*$|^\\s*${ORIGIN}(\\s*,\\s*${ORIGIN})*\\s*$`),
+    patternHint: 'comma-separated origins like "http://localhost:5173", or empty',
+    description: 'Browser origins allowed to call the API with credentials (empty: no cross-origin access)',
+  }),
+  MAX_REQUEST_BODY_BYTES: int(10 * 1024 * 1024, {
+    section: http,
+    min: 1,
+    description: 'Largest request body accepted; larger bodies are answered 413',
+  }),
+
+  // --- Rate limiting (added) ---
+  RATE_LIMIT_ENABLED: bool(true, {
+    section: rateLimiting,
+    description: 'Limit API requests per user (per client IP when anonymous), counted in Redis',
+  }),
+  RATE_LIMIT_EXECUTE: str('10/minute', {
+    section: rateLimiting,
+    pattern: GROUP_RATE,
+    patternHint: GROUP_RATE_HINT,
+    description: 'Limit of POST /execute and /executions/{id}/retry (empty: RATE_LIMITS)',
+  }),
+  RATE_LIMIT_AUTH: str('20/minute', {
+    section: rateLimiting,
+    pattern: GROUP_RATE,
+    patternHint: GROUP_RATE_HINT,
+    description: 'Limit of /auth/* (empty: RATE_LIMITS)',
+  }),
+  RATE_LIMIT_ADMIN: str('100/minute', {
+    section: rateLimiting,
+    pattern: GROUP_RATE,
+    patternHint: GROUP_RATE_HINT,
+    description: 'Limit of /admin/* (empty: RATE_LIMITS)',
+  }),
+  RATE_LIMIT_SSE: str('5/minute', {
+    section: rateLimiting,
+    pattern: GROUP_RATE,
+    patternHint: GROUP_RATE_HINT,
+    description: 'Limit of opening /events/* streams (empty: RATE_LIMITS)',
+  }),
+  RATE_LIMIT_REDIS_FAILURE: oneOf(['open', 'closed'] as const, 'open', {
+    section: rateLimiting,
+    description: 'When Redis is unreachable: open lets requests through (and logs), closed answers 503',
+  }),
+  RATE_LIMIT_KEY_PREFIX: str('ratelimit:', {
+    section: rateLimiting,
+    description: 'Prefix of the Redis counter keys (lets several deployments or test runs share a Redis)',
+  }),
+  TRUSTED_PROXIES: str('', {
+    section: rateLimiting,
+    pattern: /^\s*$|^\s*[0-9A-Za-z:./]+(\s*,\s*[0-9A-Za-z:./]+)*\s*$/,
+    patternHint: 'comma-separated IPs or CIDRs (or loopback, linklocal, uniquelocal)',
+    description:
+      'Proxies whose X-Forwarded-For is believed for the client IP (empty: trust none, use the socket address)',
   }),
 } satisfies Record<string, KeySpec<unknown>>;
 

@@ -2,6 +2,7 @@ import type { PayloadInputOf } from '../events/catalog.js';
 import type { PlatformEvent, PlatformEventCatalog, PlatformEventDefinitions } from '../events/definitions.js';
 import { AppError } from '../platform/errors/app-error.js';
 import type { Logger } from '../platform/logging/logger.js';
+import type { LoginLockout } from './login-lockout.js';
 import type { PasswordHasher } from './password-hasher.js';
 import type { IssuedToken, TokenService, VerifiedToken } from './token-service.js';
 import type { TokenDenylist } from './token-denylist.js';
@@ -13,6 +14,7 @@ export interface AuthServiceOptions {
   hasher: PasswordHasher;
   tokens: TokenService;
   denylist: TokenDenylist;
+  lockout: LoginLockout;
   catalog: PlatformEventCatalog;
   publish: (event: PlatformEvent) => Promise<void>;
   service: { name: string; version: string };
@@ -37,6 +39,15 @@ export interface Session {
 }
 
 const INVALID_CREDENTIALS = 'Invalid username or password';
+
+function lockedError(maxAttempts: number, lockedUntil: Date): AppError {
+  const until = lockedUntil.toISOString();
+  return new AppError(
+    'locked',
+    `Account locked after ${maxAttempts} failed attempts; try again after ${until}`,
+    { fields: { locked_until: until } },
+  );
+}
 
 /** The account use cases: register, log in, log out, and resolve a token to its user. */
 export class AuthService {
@@ -66,13 +77,22 @@ export class AuthService {
     password: string,
     origin: RequestOrigin,
   ): Promise<{ user: User; token: IssuedToken }> {
-    const { users, hasher, tokens } = this.options;
+    const { users, hasher, tokens, lockout } = this.options;
+    // Checked before the password: while locked, even the right password is refused.
+    const lockedUntil = await lockout.lockedUntil(username);
+    if (lockedUntil) {
+      await this.emitAuthFailed(username, 'locked', origin);
+      throw lockedError(lockout.maxAttempts, lockedUntil);
+    }
     const user = await users.findByUsername(username);
     const matches = await hasher.verify(password, user?.passwordHash);
     if (!user || !matches) {
+      // Unknown names count too, so the lock reveals nothing about which names exist.
+      await lockout.recordFailure(username);
       await this.emitAuthFailed(username, user ? 'wrong_password' : 'unknown_user', origin);
       throw new AppError('unauthorized', INVALID_CREDENTIALS);
     }
+    await lockout.reset(username);
     // Checked after the password so a disabled account is only revealed to its owner.
     if (!user.active) {
       await this.emitAuthFailed(username, 'inactive_user', origin);

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Schema } from 'mongoose';
 import { AppError } from '../platform/errors/app-error.js';
 import type { MongoConnection } from '../platform/mongo/mongo-connection.js';
-import type { User } from './user.js';
+import type { User, UserRole } from './user.js';
 
 interface UserDoc extends Omit<User, 'id'> {
   _id: string;
@@ -31,6 +31,34 @@ function toDomain(doc: UserDoc): User {
 
 export type NewUser = Pick<User, 'username' | 'email' | 'role' | 'passwordHash'>;
 
+export type UserChanges = Partial<Pick<User, 'email' | 'role' | 'active' | 'passwordHash'>>;
+
+export interface UserQuery {
+  /** Case-insensitive substring of the username or email, taken literally (not a pattern). */
+  search?: string;
+  role?: UserRole;
+  active?: boolean;
+  limit: number;
+  offset: number;
+}
+
+export interface UserPage {
+  users: User[];
+  total: number;
+}
+
+/** Escapes every regex metacharacter so user input matches only itself. */
+export function escapeRegex(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
+}
+
+function conflictOf(err: unknown): AppError | undefined {
+  const field = duplicateField(err);
+  if (field === 'username') return new AppError('conflict', 'Username already taken', { cause: err });
+  if (field === 'email') return new AppError('conflict', 'Email already registered', { cause: err });
+  return undefined;
+}
+
 /** Which unique index a duplicate-key error hit, from `keyPattern` or, failing that, the message. */
 function duplicateField(err: unknown): 'username' | 'email' | undefined {
   const e = err as { code?: unknown; keyPattern?: Record<string, unknown>; message?: unknown };
@@ -54,12 +82,44 @@ export class UserRepository {
     try {
       await this.model.create(doc);
     } catch (err) {
-      const field = duplicateField(err);
-      if (field === 'username') throw new AppError('conflict', 'Username already taken', { cause: err });
-      if (field === 'email') throw new AppError('conflict', 'Email already registered', { cause: err });
-      throw err;
+      throw conflictOf(err) ?? err;
     }
     return toDomain(doc);
+  }
+
+  /** One page of users ordered by username, and how many match in all. */
+  async list(query: UserQuery): Promise<UserPage> {
+    const filter: Record<string, unknown> = {};
+    if (query.search !== undefined && query.search !== '') {
+      const pattern = new RegExp(escapeRegex(query.search), 'i');
+      filter.$or = [{ username: pattern }, { email: pattern }];
+    }
+    if (query.role !== undefined) filter.role = query.role;
+    if (query.active !== undefined) filter.active = query.active;
+    const [docs, total] = await Promise.all([
+      this.model.find(filter).sort({ username: 1 }).skip(query.offset).limit(query.limit).lean<UserDoc[]>(),
+      this.model.countDocuments(filter),
+    ]);
+    return { users: docs.map(toDomain), total };
+  }
+
+  /** The user after the changes, or null when no user has that id. */
+  async update(id: string, changes: UserChanges): Promise<User | null> {
+    let doc: UserDoc | null;
+    try {
+      doc = await this.model
+        .findOneAndUpdate({ _id: id }, { $set: { ...changes, updatedAt: new Date() } }, { new: true })
+        .lean<UserDoc>();
+    } catch (err) {
+      throw conflictOf(err) ?? err;
+    }
+    return doc ? toDomain(doc) : null;
+  }
+
+  /** Returns whether a user with that id existed. */
+  async delete(id: string): Promise<boolean> {
+    const result = await this.model.deleteOne({ _id: id });
+    return result.deletedCount === 1;
   }
 
   async findById(id: string): Promise<User | null> {

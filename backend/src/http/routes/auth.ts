@@ -4,6 +4,7 @@ import type { AuthService, RequestOrigin } from '../../users/auth-service.js';
 import type { IssuedToken } from '../../users/token-service.js';
 import { toPublicUser } from '../../users/user.js';
 import { ACCESS_TOKEN_COOKIE, authenticate, sessionOf } from '../authenticate.js';
+import { CSRF_COOKIE, type CsrfTokens } from '../csrf.js';
 import { parseInput } from '../validate.js';
 
 export interface AuthRoutesOptions {
@@ -11,9 +12,10 @@ export interface AuthRoutesOptions {
   passwordMinLength: number;
   /** Mark the cookie Secure (HTTPS only); off for local http development and tests. */
   secureCookie: boolean;
+  csrf: CsrfTokens;
 }
 
-const Username = z
+export const Username = z
   .string()
   .min(3)
   .max(50)
@@ -22,18 +24,18 @@ const Username = z
 // bcrypt reads at most 72 bytes; longer passwords would silently match on their prefix.
 const MAX_PASSWORD_BYTES = 72;
 
+/** The password rule of registration and admin resets. */
+export function passwordField(passwordMinLength: number) {
+  return z
+    .string()
+    .min(passwordMinLength)
+    .refine((p) => Buffer.byteLength(p) <= MAX_PASSWORD_BYTES, `Must be at most ${MAX_PASSWORD_BYTES} bytes`);
+}
+
+export const Email = z.email().max(254);
+
 function registerBody(passwordMinLength: number) {
-  return z.object({
-    username: Username,
-    email: z.email().max(254),
-    password: z
-      .string()
-      .min(passwordMinLength)
-      .refine(
-        (p) => Buffer.byteLength(p) <= MAX_PASSWORD_BYTES,
-        `Must be at most ${MAX_PASSWORD_BYTES} bytes`,
-      ),
-  });
+  return z.object({ username: Username, email: Email, password: passwordField(passwordMinLength) });
 }
 
 const LoginBody = z.object({ username: z.string().min(1).max(50), password: z.string().min(1).max(1024) });
@@ -43,13 +45,18 @@ function originOf(req: Request): RequestOrigin {
 }
 
 /** POST /auth/register, /auth/login, /auth/logout and GET /auth/me. */
-export function authRoutes({ auth, passwordMinLength, secureCookie }: AuthRoutesOptions): Router {
+export function authRoutes({ auth, passwordMinLength, secureCookie, csrf }: AuthRoutesOptions): Router {
   const router = Router();
   const RegisterBody = registerBody(passwordMinLength);
   const cookieOptions = { httpOnly: true, sameSite: 'strict', path: '/', secure: secureCookie } as const;
 
-  function setTokenCookie(res: Response, token: IssuedToken): void {
-    res.cookie(ACCESS_TOKEN_COOKIE, token.token, { ...cookieOptions, maxAge: token.expiresInSeconds * 1000 });
+  // Readable by the page's script (not httpOnly): it copies the value into X-CSRF-Token.
+  const csrfCookieOptions = { ...cookieOptions, httpOnly: false } as const;
+
+  function setTokenCookies(res: Response, token: IssuedToken, csrfToken: string): void {
+    const maxAge = token.expiresInSeconds * 1000;
+    res.cookie(ACCESS_TOKEN_COOKIE, token.token, { ...cookieOptions, maxAge });
+    res.cookie(CSRF_COOKIE, csrfToken, { ...csrfCookieOptions, maxAge });
   }
 
   router.post('/auth/register', async (req, res) => {
@@ -62,10 +69,12 @@ export function authRoutes({ auth, passwordMinLength, secureCookie }: AuthRoutes
   router.post('/auth/login', async (req, res) => {
     const { username, password } = parseInput(LoginBody, req.body);
     const { user, token } = await auth.login(username, password, originOf(req));
-    setTokenCookie(res, token);
+    const csrfToken = csrf.issue(token.jti);
+    setTokenCookies(res, token, csrfToken);
     res.json({
       access_token: token.token,
       token_type: 'bearer',
+      csrf_token: csrfToken,
       expires_in: token.expiresInSeconds,
       user: toPublicUser(user),
     });
@@ -78,6 +87,7 @@ export function authRoutes({ auth, passwordMinLength, secureCookie }: AuthRoutes
   router.post('/auth/logout', authenticate(auth), async (req, res) => {
     await auth.logout(sessionOf(req), originOf(req));
     res.clearCookie(ACCESS_TOKEN_COOKIE, cookieOptions);
+    res.clearCookie(CSRF_COOKIE, csrfCookieOptions);
     res.json({ detail: 'Logged out' });
   });
 

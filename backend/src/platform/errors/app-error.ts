@@ -21,12 +21,15 @@ export interface AppErrorOptions {
   cause?: unknown;
   /** Structured detail safe to show a client (e.g. which fields are wrong). */
   details?: unknown;
+  /** Extra top-level members of the error body, safe to show a client (e.g. `locked_until`). */
+  fields?: Record<string, unknown>;
 }
 
 export class AppError extends Error {
   readonly code: AppErrorCode;
   readonly operational: boolean;
   readonly details: unknown;
+  readonly fields: Record<string, unknown> | undefined;
 
   constructor(code: AppErrorCode, message: string, options: AppErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -34,6 +37,7 @@ export class AppError extends Error {
     this.code = code;
     this.operational = options.operational ?? code !== 'internal';
     this.details = options.details;
+    this.fields = options.fields;
   }
 
   static from(err: unknown): AppError {

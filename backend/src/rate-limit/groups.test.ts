@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { groupOf } from './groups.js';
+
+describe('groupOf', () => {
+  it.each([
+    ['POST', '/api/v1/execute', 'execute'],
+    ['POST', '/api/v1/executions/abc-123/retry', 'execute'],
+    ['POST', '/API/V1/Execute/', 'execute'],
+    ['GET', '/api/v1/execute', 'default'],
+    ['GET', '/api/v1/executions/abc/result', 'default'],
+    ['POST', '/api/v1/executions/abc/cancel', 'default'],
+    ['POST', '/api/v1/auth/login', 'auth'],
+    ['GET', '/api/v1/auth/me', 'auth'],
+    ['GET', '/api/v1/admin/rate-limits/u1', 'admin'],
+    ['PUT', '/api/v1/Admin/users/u1/', 'admin'],
+    ['GET', '/api/v1/events/executions/e1', 'sse'],
+    ['GET', '/api/v1/scripts', 'default'],
+    ['GET', '/api/v1', 'default'],
+    ['GET', '/api/v1/authors', 'default'],
+    ['GET', '/api/v1/administrators', 'default'],
+  ] as const)('when %s %s, then the group is %s', (method, path, group) => {
+    expect(groupOf(method, path)).toBe(group);
+  });
+
+  it.each([
+    ['GET', '/api/v1/health/live'],
+    ['GET', '/api/v1/health/ready'],
+    ['GET', '/api/v1/health'],
+    ['GET', '/metrics'],
+    ['GET', '/api/v2/execute'],
+    ['GET', '/api/v10'],
+  ])('when %s %s, then it is not limited', (method, path) => {
+    expect(groupOf(method, path)).toBeUndefined();
+  });
+});

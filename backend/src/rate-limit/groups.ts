@@ -1,0 +1,24 @@
+/** The rule groups requests are limited by; each has its own budget and counter. */
+export const RATE_LIMIT_GROUPS = ['execute', 'auth', 'admin', 'sse', 'default'] as const;
+export type RateLimitGroup = (typeof RATE_LIMIT_GROUPS)[number];
+
+const API_PREFIX = '/api/v1';
+const RETRY = /^\/executions\/[^/]+\/retry$/;
+
+/**
+ * The group of a request, or undefined when it is not limited (health endpoints, anything
+ * outside /api/v1). Express matches routes case-insensitively and ignores a trailing slash, so
+ * the path is normalised the same way: otherwise `POST /API/V1/Execute/` would escape its group.
+ */
+export function groupOf(method: string, path: string): RateLimitGroup | undefined {
+  const normalised = path.toLowerCase().replace(/\/+$/, '');
+  if (normalised !== API_PREFIX && !normalised.startsWith(`${API_PREFIX}/`)) return undefined;
+  const rest = normalised.slice(API_PREFIX.length);
+  const under = (segment: string): boolean => rest === segment || rest.startsWith(`${segment}/`);
+  if (under('/health')) return undefined;
+  if (method.toUpperCase() === 'POST' && (rest === '/execute' || RETRY.test(rest))) return 'execute';
+  if (under('/auth')) return 'auth';
+  if (under('/admin')) return 'admin';
+  if (under('/events')) return 'sse';
+  return 'default';
+}
