@@ -20,6 +20,7 @@ import { UserRepository } from '../users/user-repository.js';
 import { createApp } from './app.js';
 import { CsrfTokens } from './csrf.js';
 import { parseOrigins } from './headers.js';
+import { executionWiring } from './execution-wiring.js';
 import { HttpServer } from './http-server.js';
 import { rateLimiting } from './rate-limiting.js';
 
@@ -82,8 +83,10 @@ export function createApiProcess(settings: Settings, logger: Logger): ApiProcess
     service: { name: settings.TRACING_SERVICE_NAME, version: settings.TRACING_SERVICE_VERSION },
     logger: logger.child({ component: 'auth' }),
   });
+  const executions = executionWiring({ settings, mongo, redis, kafka, catalog, producer, auth, logger });
   const app = createApp({
     logger,
+    executions: executions.routes,
     healthChecks: dependencyChecks({ mongo, redis, kafkaAdmin: kafkaAdmin.admin }),
     auth: {
       auth,
@@ -111,7 +114,7 @@ export function createApiProcess(settings: Settings, logger: Logger): ApiProcess
   });
   const host = new ServiceHost({
     logger,
-    components: [telemetry, mongo, redis, kafkaAdmin, producer, seedUsers, http],
+    components: [telemetry, mongo, redis, kafkaAdmin, producer, seedUsers, ...executions.components, http],
     stopTimeoutMs: settings.SHUTDOWN_TIMEOUT_SECONDS * 1000,
   });
   return { host, http };

@@ -10,6 +10,7 @@ import { adminUserRoutes, type AdminUserRoutesOptions } from './routes/admin-use
 import { authRoutes, type AuthRoutesOptions } from './routes/auth.js';
 import { healthRoutes } from './routes/health.js';
 import { adminRateLimitRoutes, type AdminRateLimitRoutesOptions } from './routes/admin-rate-limits.js';
+import { executionRoutes, type ExecutionRoutesOptions } from './routes/executions.js';
 import { rateLimiter, type RateLimitOptions } from '../rate-limit/middleware.js';
 
 export interface AppOptions {
@@ -27,6 +28,8 @@ export interface AppOptions {
   /** Per-user/IP request limits of /api/v1; none when absent (RATE_LIMIT_ENABLED=false). */
   rateLimit?: RateLimitOptions;
   adminRateLimits?: AdminRateLimitRoutesOptions;
+  /** Submit, follow (SSE) and manage executions. */
+  executions?: ExecutionRoutesOptions;
   /** TRUSTED_PROXIES: senders whose X-Forwarded-For names the client; none when absent or empty. */
   trustedProxies?: readonly string[];
 }
@@ -54,6 +57,7 @@ export function createApp(options: AppOptions): Express {
   if (options.auth) app.use('/api/v1', authRoutes(options.auth));
   if (options.adminUsers) app.use('/api/v1', adminUserRoutes(options.adminUsers));
   if (options.adminRateLimits) app.use('/api/v1', adminRateLimitRoutes(options.adminRateLimits));
+  if (options.executions) app.use('/api/v1', executionRoutes(options.executions));
   app.use(notFoundHandler);
   app.use(errorHandler(options.logger));
   return app;

@@ -69,7 +69,7 @@ export interface AppendInput {
  */
 export class ExecutionEventLog {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: () => Redis,
     private readonly options: { keyPrefix: string; ttlSeconds: number },
   ) {}
 
@@ -84,7 +84,7 @@ export class ExecutionEventLog {
 
   /** Appends the event unless already appended; publishes a wake-up for readers. True if new. */
   async append(input: AppendInput): Promise<boolean> {
-    const added = (await this.redis.eval(
+    const added = (await this.redis().eval(
       APPEND,
       3,
       ...this.keys(input.executionId),
@@ -94,7 +94,7 @@ export class ExecutionEventLog {
       String(input.outputChunks ?? 0),
       String(this.options.ttlSeconds),
     )) as number;
-    if (added === 1) await this.redis.publish(this.channel(input.executionId), '1');
+    if (added === 1) await this.redis().publish(this.channel(input.executionId), '1');
     return added === 1;
   }
 
@@ -102,7 +102,7 @@ export class ExecutionEventLog {
   async readAfter(executionId: string, afterId: string | undefined, count = 500): Promise<LogEntry[]> {
     const [stream] = this.keys(executionId);
     const start = afterId === undefined ? '-' : `(${afterId}`;
-    const rows = await this.redis.xrange(stream, start, '+', 'COUNT', count);
+    const rows = await this.redis().xrange(stream, start, '+', 'COUNT', count);
     return rows.map(([id, fields]) => {
       const record: Record<string, string> = {};
       for (let i = 0; i + 1 < fields.length; i += 2) record[fields[i]!] = fields[i + 1]!;

@@ -14,6 +14,12 @@ export interface ExecutionStreamOptions {
   heartbeatMs: number;
   /** How the final result is shown to the client. */
   renderResult: (execution: Execution) => unknown;
+  /**
+   * Safety net: how often the stored status is checked, and how long a stored verdict may go
+   * without its `result` log entry before the stream sends the stored result itself (0 when no
+   * bridge feeds the log at all).
+   */
+  poll?: { everyMs: number; graceMs: number };
 }
 
 function frame(event: string, data: unknown, id?: string): string {
@@ -84,6 +90,22 @@ export async function streamExecution(res: Response, options: ExecutionStreamOpt
 
   const unwatch = await hub.watch(log.channel(execution.id), () => void drain());
   const heartbeat = setInterval(() => res.write(`: keep-alive\n\n`), options.heartbeatMs);
+  let terminalSince: number | undefined;
+  const poll = options.poll;
+  const poller =
+    poll &&
+    setInterval(() => {
+      draining = draining.then(async () => {
+        if (closed) return;
+        const latest = await options.reload().catch(() => null);
+        if (!latest || !isTerminal(latest.status)) return;
+        terminalSince ??= Date.now();
+        if (Date.now() - terminalSince < poll.graceMs) return;
+        res.write(frame('result', options.renderResult(latest)));
+        closed = true;
+        finish();
+      });
+    }, poll.everyMs);
   res.on('close', () => {
     closed = true;
     finish();
@@ -92,6 +114,7 @@ export async function streamExecution(res: Response, options: ExecutionStreamOpt
   await drain();
   await done;
   clearInterval(heartbeat);
+  if (poller) clearInterval(poller);
   await unwatch();
   if (!res.writableEnded) res.end();
 }

@@ -91,7 +91,8 @@ export class SseBridge implements Component {
       handlers,
       logger: options.logger,
       producer: options.producer,
-      groupId: `${options.settings.KAFKA_CONSUMER_GROUP_ID}.sse-bridge`,
+      // The prefix keeps deployments (and test runs) that share a broker out of each other's group.
+      groupId: `${options.settings.KAFKA_TOPIC_PREFIX}${options.settings.KAFKA_CONSUMER_GROUP_ID}.sse-bridge`,
       partitionsConsumedConcurrently: options.settings.SSE_CONSUMER_POOL_SIZE,
       fetchMaxWaitMs: 500,
     });

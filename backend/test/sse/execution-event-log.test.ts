@@ -17,7 +17,7 @@ describe('ExecutionEventLog against redis-server', () => {
   let log: ExecutionEventLog;
   beforeAll(async () => {
     await redis.start();
-    log = new ExecutionEventLog(redis.commands, { keyPrefix: `it:${uniqueSuffix()}:`, ttlSeconds: 60 });
+    log = new ExecutionEventLog(() => redis.commands, { keyPrefix: `it:${uniqueSuffix()}:`, ttlSeconds: 60 });
   });
   afterAll(() => redis.stop());
 

@@ -1,7 +1,7 @@
 import type { Admin, Kafka } from 'kafkajs';
 import { type Component, LifecycleGate } from '../lifecycle/component.js';
 import type { Logger } from '../logging/logger.js';
-import { deadLetterTopic, ensureTopics, type CatalogTopicSettings } from './topics.js';
+import { deadLetterTopic, ensureTopicLayout, type CatalogTopicSettings } from './topics.js';
 
 /**
  * A connected Kafka admin for the process's lifetime: creates the catalog's topics (and the
@@ -17,6 +17,8 @@ export class KafkaAdminComponent implements Component {
     private readonly options: {
       /** Topics the process needs; the dead-letter topic is added. */
       topics: readonly string[];
+      /** Topics that need more than KAFKA_TOPIC_PARTITIONS (created with, or raised to, this count). */
+      minPartitions?: Readonly<Record<string, number>>;
       settings: CatalogTopicSettings;
       logger: Logger;
     },
@@ -26,13 +28,19 @@ export class KafkaAdminComponent implements Component {
 
   start(): Promise<void> {
     return this.gate.start(async () => {
-      const { topics, settings, logger } = this.options;
+      const { topics, settings, logger, minPartitions } = this.options;
       await this.admin.connect();
-      const created = await ensureTopics(this.admin, [...topics, deadLetterTopic(settings)], {
-        partitions: settings.KAFKA_TOPIC_PARTITIONS,
-        replicationFactor: settings.KAFKA_REPLICATION_FACTOR,
-      });
+      const { created, raised } = await ensureTopicLayout(
+        this.admin,
+        [...topics, deadLetterTopic(settings)],
+        {
+          partitions: settings.KAFKA_TOPIC_PARTITIONS,
+          replicationFactor: settings.KAFKA_REPLICATION_FACTOR,
+          ...(minPartitions === undefined ? {} : { minPartitions }),
+        },
+      );
       if (created.length > 0) logger.info({ created }, 'created Kafka topics');
+      if (raised.length > 0) logger.info({ raised }, 'raised partition counts of Kafka topics');
     });
   }
 

@@ -8,6 +8,11 @@ export interface TopicLayout {
   partitions: number;
   /** KAFKA_REPLICATION_FACTOR */
   replicationFactor: number;
+  /**
+   * Topics that need more than `partitions`: created with that many, and raised to it when they
+   * already exist with fewer (another process may have created them first with the default).
+   */
+  minPartitions?: Readonly<Record<string, number>>;
 }
 
 export function deadLetterTopic(settings: Pick<Settings, 'KAFKA_TOPIC_PREFIX' | 'KAFKA_DLQ_TOPIC'>): string {
@@ -16,26 +21,64 @@ export function deadLetterTopic(settings: Pick<Settings, 'KAFKA_TOPIC_PREFIX' | 
 
 /**
  * Creates the topics that do not exist yet and waits for their partition leaders; existing
- * topics are left as they are. Returns the names it created. Safe to run from several processes
- * at once: a topic created in between counts as existing.
+ * topics are left as they are, except that a topic in `layout.minPartitions` with fewer
+ * partitions is raised to that count. Returns the names it created. Safe to run from several
+ * processes at once: a topic created (or raised) in between counts as done.
  */
 export async function ensureTopics(
   admin: Admin,
   topicNames: readonly string[],
   layout: TopicLayout,
 ): Promise<string[]> {
+  return (await ensureTopicLayout(admin, topicNames, layout)).created;
+}
+
+export interface TopicLayoutChanges {
+  created: string[];
+  /** Existing topics whose partition count was raised, with the new count. */
+  raised: { topic: string; from: number; to: number }[];
+}
+
+export async function ensureTopicLayout(
+  admin: Admin,
+  topicNames: readonly string[],
+  layout: TopicLayout,
+): Promise<TopicLayoutChanges> {
+  const wanted = (topic: string) => Math.max(layout.partitions, layout.minPartitions?.[topic] ?? 0);
   const existing = new Set(await admin.listTopics());
   const missing = [...new Set(topicNames)].filter((topic) => !existing.has(topic));
-  if (missing.length === 0) return [];
-  await admin.createTopics({
-    waitForLeaders: true,
-    topics: missing.map((topic) => ({
-      topic,
-      numPartitions: layout.partitions,
-      replicationFactor: layout.replicationFactor,
-    })),
-  });
-  return missing;
+  if (missing.length > 0) {
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: missing.map((topic) => ({
+        topic,
+        numPartitions: wanted(topic),
+        replicationFactor: layout.replicationFactor,
+      })),
+    });
+  }
+  const raised: TopicLayoutChanges['raised'] = [];
+  const toCheck = [...new Set(topicNames)].filter(
+    (topic) => existing.has(topic) && layout.minPartitions?.[topic] !== undefined,
+  );
+  for (const topic of toCheck) {
+    const from = await partitionCount(admin, topic);
+    const to = wanted(topic);
+    if (from >= to) continue;
+    try {
+      await admin.createPartitions({ topicPartitions: [{ topic, count: to }] });
+      raised.push({ topic, from, to });
+    } catch (err) {
+      // Another process raised it at the same time: fine if the count is there now.
+      if ((await partitionCount(admin, topic)) < to) throw err;
+    }
+  }
+  return { created: missing, raised };
+}
+
+async function partitionCount(admin: Admin, topic: string): Promise<number> {
+  const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+  return topics[0]?.partitions.length ?? 0;
 }
 
 export type CatalogTopicSettings = Pick<

@@ -1,0 +1,82 @@
+import type { PayloadInputOf } from '../events/catalog.js';
+import type {
+  ExecutionResult,
+  PlatformEvent,
+  PlatformEventCatalog,
+  PlatformEventDefinitions,
+  PlatformEventOf,
+  PlatformEventType,
+} from '../events/definitions.js';
+import type { ExecutionOutcome } from '../executor/executor-backend.js';
+import type { EventProducer } from '../platform/kafka/producer.js';
+
+/** Builds and publishes the worker's events: key and correlation id = execution id. */
+export class WorkerEvents {
+  constructor(
+    private readonly producer: Pick<EventProducer<PlatformEventDefinitions>, 'publishMany'>,
+    private readonly catalog: PlatformEventCatalog,
+    private readonly source: { serviceName: string; serviceVersion: string },
+  ) {}
+
+  build<K extends PlatformEventType>(
+    type: K,
+    executionId: string,
+    payload: PayloadInputOf<PlatformEventDefinitions, K>,
+    userId: string,
+  ): PlatformEventOf<K> {
+    return this.catalog.build(type, executionId, payload, {
+      service_name: this.source.serviceName,
+      service_version: this.source.serviceVersion,
+      user_id: userId,
+      correlation_id: executionId,
+    });
+  }
+
+  /** One send for all events, in this order. */
+  async publish(...events: PlatformEvent[]): Promise<void> {
+    await this.producer.publishMany(events);
+  }
+}
+
+export function resultOf(
+  executionId: string,
+  outcome: ExecutionOutcome,
+  outputChunks: number,
+): ExecutionResult {
+  return {
+    execution_id: executionId,
+    verdict: outcome.verdict,
+    exit_code: outcome.exitCode,
+    signal: outcome.signal,
+    stdout_b64: outcome.stdout.toString('base64'),
+    stderr_b64: outcome.stderr.toString('base64'),
+    output_truncated: outcome.outputTruncated,
+    output_chunks: outputChunks,
+    resource_usage: {
+      wall_seconds: outcome.wallSeconds,
+      cpu_seconds: outcome.cpuSeconds,
+      peak_memory_bytes: Math.round(outcome.peakMemoryBytes),
+    },
+    reason: outcome.reason ?? null,
+  };
+}
+
+/** A verdict the worker reaches without running anything (cancelled before start, bad request). */
+export function resultWithoutRun(
+  executionId: string,
+  verdict: 'failed' | 'cancelled',
+  reason: string,
+): ExecutionResult {
+  return {
+    execution_id: executionId,
+    verdict,
+    exit_code: null,
+    signal: null,
+    stdout_b64: '',
+    stderr_b64: '',
+    output_truncated: false,
+    output_chunks: 0,
+    resource_usage: null,
+    reason,
+  };
+}

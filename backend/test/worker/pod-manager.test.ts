@@ -1,0 +1,205 @@
+import { pino } from 'pino';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { ExecutionResult, PlatformEventOf } from '../../src/events/definitions.js';
+import { LocalExecutor } from '../../src/executor/local/local-executor.js';
+import { eventually } from '../test-logger.js';
+import { WorkerWorld, type Recorded } from './worker-harness.js';
+
+// Real Kafka/Mongo/Redis and real sandboxed runs (needs scripts/install-sandbox.sh, like
+// test/executor). The test stands in for the saga orchestrator: it inserts the execution record
+// and publishes create_pod_command / delete_pod_command itself.
+let executor: LocalExecutor;
+let python = '';
+let world: WorkerWorld | undefined;
+
+beforeAll(async () => {
+  executor = new LocalExecutor({ logger: pino({ level: 'warn' }) });
+  await executor.start();
+  python = executor.runtimes().find((r) => r.lang === 'python')?.version ?? '';
+  expect(python).not.toBe('');
+}, 300_000);
+
+afterAll(async () => {
+  await executor?.stop();
+});
+
+afterEach(async () => {
+  await world?.stop();
+  world = undefined;
+});
+
+async function startWorld(): Promise<WorkerWorld> {
+  world = new WorkerWorld(executor);
+  await world.start();
+  return world;
+}
+
+function outputs(recorded: Recorded[]): PlatformEventOf<'execution_output'>['payload'][] {
+  return recorded.flatMap((r) => (r.event.event_type === 'execution_output' ? [r.event.payload] : []));
+}
+
+function resultOf(recorded: Recorded): ExecutionResult {
+  const { event } = recorded;
+  if (
+    event.event_type !== 'execution_completed' &&
+    event.event_type !== 'execution_failed' &&
+    event.event_type !== 'execution_timeout' &&
+    event.event_type !== 'execution_cancelled'
+  ) {
+    throw new Error(`${event.event_type} is not terminal`);
+  }
+  return event.payload;
+}
+
+const text = (b64: string) => Buffer.from(b64, 'base64').toString();
+
+describe('k8s worker with the local backend', () => {
+  it('when it starts, then create_pod_command has 2 × MAX_CONCURRENT_EXECUTIONS partitions and the advert lists python until stop', async () => {
+    const w = await startWorld();
+    // The topic existed with 1 partition (created "by another process"); the worker raised it.
+    expect(await w.partitionCount(w.commandTopic)).toBe(4);
+    const advert = await w.directory.current();
+    expect(advert).toMatchObject({ backend: 'local' });
+    expect(advert?.runtimes.map((r) => r.lang)).toContain('python');
+    expect(advert?.enforcement.network).toBeTruthy();
+
+    await w.manager.stop();
+    await w.advertiser.stop();
+    expect(await w.directory.current()).toBeNull();
+  });
+
+  it('when hello world python runs, then started, output whose concatenation is "hello\\n", and completed with exit 0 and the right output_chunks are published', async () => {
+    const w = await startWorld();
+    const execution = await w.createExecution('python', python, 'print("hello")\n');
+    await w.sendCreatePod(execution);
+
+    const terminal = await w.terminalOf(execution.id);
+    const events = w.of(execution.id);
+    expect(events[0]?.event).toMatchObject({
+      event_type: 'execution_started',
+      payload: { execution_id: execution.id, backend: 'local' },
+    });
+    const result = resultOf(terminal);
+    expect(terminal.event.event_type).toBe('execution_completed');
+    expect(result).toMatchObject({
+      verdict: 'completed',
+      exit_code: 0,
+      signal: null,
+      output_truncated: false,
+    });
+    expect(text(result.stdout_b64)).toBe('hello\n');
+    // All output events were published before the terminal one; wait until all arrived.
+    await eventually(() => (outputs(w.of(execution.id)).length === result.output_chunks ? true : undefined), {
+      what: `${result.output_chunks} output events`,
+    });
+    const chunks = outputs(w.of(execution.id)).sort((a, b) => a.seq - b.seq);
+    expect(result.output_chunks).toBeGreaterThan(0);
+    expect(chunks.map((c) => c.seq)).toEqual([...Array(result.output_chunks).keys()]);
+    expect(chunks.map((c) => text(c.data_b64)).join('')).toBe('hello\n');
+    expect(chunks.every((c) => c.stream === 'stdout')).toBe(true);
+    expect(result.resource_usage?.wall_seconds).toBeGreaterThan(0);
+  });
+
+  it('when a script prints lines with pauses, then several output events arrive before the terminal one, in seq order', async () => {
+    const w = await startWorld();
+    const script =
+      'import sys, time\nfor i in range(4):\n    print(f"line {i}", flush=True)\n    time.sleep(0.3)\nprint("err", file=sys.stderr)\n';
+    const execution = await w.createExecution('python', python, script);
+    await w.sendCreatePod(execution);
+
+    const terminal = await w.terminalOf(execution.id);
+    const before = outputs(w.of(execution.id).filter((r) => r.at < terminal.at));
+    expect(before.length).toBeGreaterThanOrEqual(3);
+    expect(before.map((c) => c.seq)).toEqual([...before.keys()]);
+    const result = resultOf(terminal);
+    await eventually(() => (outputs(w.of(execution.id)).length === result.output_chunks ? true : undefined), {
+      what: `${result.output_chunks} output events`,
+    });
+    const all = outputs(w.of(execution.id));
+    expect(all.map((c) => c.seq)).toEqual([...all.keys()]);
+    expect(
+      all
+        .filter((c) => c.stream === 'stdout')
+        .map((c) => text(c.data_b64))
+        .join(''),
+    ).toBe('line 0\nline 1\nline 2\nline 3\n');
+    expect(all.at(-1)).toMatchObject({ stream: 'stderr' });
+  });
+
+  it('when the script exits non-zero, then execution_completed carries that exit code', async () => {
+    const w = await startWorld();
+    const execution = await w.createExecution('python', python, 'import sys\nsys.exit(7)\n');
+    await w.sendCreatePod(execution);
+    const terminal = await w.terminalOf(execution.id);
+    expect(terminal.event.event_type).toBe('execution_completed');
+    expect(resultOf(terminal)).toMatchObject({ verdict: 'completed', exit_code: 7, output_chunks: 0 });
+  });
+
+  it('when the execution is already terminal in Mongo, then the command is committed and nothing is published', async () => {
+    const w = await startWorld();
+    const execution = await w.createExecution('python', python, 'print("never")\n', 'completed');
+    await w.sendCreatePod(execution);
+    await eventually(async () => ((await w.committedCommands()) === 1 ? true : undefined), {
+      what: 'the command committed',
+    });
+    expect(w.of(execution.id)).toEqual([]);
+  });
+
+  it('when delete_pod_command arrives mid-run, then the run ends as execution_cancelled within 2 s', async () => {
+    const w = await startWorld();
+    const execution = await w.createExecution(
+      'python',
+      python,
+      'import time\nprint("tick", flush=True)\ntime.sleep(8)\nprint("never")\n',
+    );
+    await w.sendCreatePod(execution);
+    await eventually(() => (outputs(w.of(execution.id)).length > 0 ? true : undefined), {
+      what: 'first output',
+    });
+
+    const sentAt = Date.now();
+    await w.sendDeletePod(execution.id);
+    const terminal = await w.terminalOf(execution.id, 5_000);
+    expect(terminal.at - sentAt).toBeLessThan(2_000);
+    expect(terminal.event.event_type).toBe('execution_cancelled');
+    const result = resultOf(terminal);
+    expect(result.verdict).toBe('cancelled');
+    expect(text(result.stdout_b64)).toBe('tick\n');
+  });
+
+  it('when two commands arrive one after the other, then both run at once (the second starts before the first ends)', async () => {
+    const w = await startWorld();
+    const [firstId, secondId] = await w.idsOnDifferentConsumers();
+    const script = 'import time\ntime.sleep(1)\nprint("done")\n';
+    const first = await w.createExecutionWithId(firstId, 'python', python, script);
+    const second = await w.createExecutionWithId(secondId, 'python', python, script);
+
+    await w.sendCreatePod(first);
+    await w.eventOf(first.id, 'execution_started');
+    await w.sendCreatePod(second);
+
+    const [firstEnd, secondEnd] = await Promise.all([w.terminalOf(first.id), w.terminalOf(second.id)]);
+    const secondStart = await w.eventOf(second.id, 'execution_started');
+    expect(secondStart.at).toBeLessThan(firstEnd.at);
+    expect(resultOf(firstEnd).verdict).toBe('completed');
+    expect(resultOf(secondEnd).verdict).toBe('completed');
+  });
+
+  it('when the worker stops mid-run, then the run is reported as execution_cancelled', async () => {
+    const w = await startWorld();
+    const execution = await w.createExecution(
+      'python',
+      python,
+      'import time\nprint("x", flush=True)\ntime.sleep(8)\n',
+    );
+    await w.sendCreatePod(execution);
+    await w.eventOf(execution.id, 'execution_started');
+    await eventually(() => (outputs(w.of(execution.id)).length > 0 ? true : undefined), {
+      what: 'first output',
+    });
+
+    await w.manager.stop();
+    const terminal = await w.terminalOf(execution.id, 5_000);
+    expect(terminal.event.event_type).toBe('execution_cancelled');
+  });
+});

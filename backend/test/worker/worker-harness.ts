@@ -1,0 +1,357 @@
+import { AssignerProtocol, Partitioners, type Admin, type Consumer, type Kafka } from 'kafkajs';
+import {
+  createPlatformCatalog,
+  type ExecutionLimits,
+  type PlatformEvent,
+  type PlatformEventCatalog,
+  type PlatformEventDefinitions,
+} from '../../src/events/definitions.js';
+import type { Execution, ExecutionStatus } from '../../src/executions/execution.js';
+import { ExecutionRepository } from '../../src/executions/execution-repository.js';
+import { RuntimeDirectory } from '../../src/executions/runtime-directory.js';
+import type { LocalExecutor } from '../../src/executor/local/local-executor.js';
+import { KafkaAdminComponent } from '../../src/platform/kafka/admin-component.js';
+import { createKafka } from '../../src/platform/kafka/client.js';
+import { EventProducer } from '../../src/platform/kafka/producer.js';
+import { ensureTopics } from '../../src/platform/kafka/topics.js';
+import type { Logger } from '../../src/platform/logging/logger.js';
+import { MongoConnection } from '../../src/platform/mongo/mongo-connection.js';
+import { RedisConnections } from '../../src/platform/redis/redis-connections.js';
+import type { Settings } from '../../src/settings/settings.js';
+import { ExecutorAdvertiser } from '../../src/worker/executor-advertiser.js';
+import { createPodCommandPartitions, PodManager } from '../../src/worker/pod-manager.js';
+import { eventually, testLogger } from '../test-logger.js';
+import { testSettings, uniqueSuffix } from '../test-settings.js';
+
+const MiB = 1024 * 1024;
+export const LIMITS: ExecutionLimits = {
+  wall_seconds: 10,
+  cpu_seconds: 5,
+  memory_bytes: 128 * MiB,
+  max_processes: 64,
+  max_file_bytes: 16 * MiB,
+  max_output_bytes: 64 * 1024,
+};
+
+export interface Recorded {
+  event: PlatformEvent;
+  /** When the test consumer received it (ms since epoch). */
+  at: number;
+}
+
+/**
+ * One test's worker world: own topic prefix, consumer group, database and advert key; an
+ * in-process PodManager + ExecutorAdvertiser on a shared LocalExecutor; a recorder of every
+ * execution_* event. The test itself stands in for the saga orchestrator: it inserts the
+ * execution record and publishes create_pod_command / delete_pod_command.
+ */
+export class WorkerWorld {
+  readonly settings: Settings;
+  readonly logger: Logger = testLogger();
+  readonly kafka: Kafka;
+  readonly catalog: PlatformEventCatalog;
+  readonly mongo: MongoConnection;
+  readonly executions: ExecutionRepository;
+  readonly redis: RedisConnections;
+  readonly directory: RuntimeDirectory;
+  readonly events: Recorded[] = [];
+  readonly producer: EventProducer<PlatformEventDefinitions>;
+  readonly admin: KafkaAdminComponent;
+  advertiser!: ExecutorAdvertiser;
+  manager!: PodManager;
+  private readonly suffix = uniqueSuffix();
+  private recorder: Consumer | undefined;
+  private rawAdmin: Admin | undefined;
+
+  constructor(private readonly executor: LocalExecutor) {
+    this.settings = testSettings({
+      INTEGR8SCODE_KAFKA_TOPIC_PREFIX: `w-${this.suffix}.`,
+      INTEGR8SCODE_KAFKA_CONSUMER_GROUP_ID: `worker-${this.suffix}`,
+      INTEGR8SCODE_MAX_CONCURRENT_EXECUTIONS: '2',
+    });
+    this.kafka = createKafka(this.settings, this.logger);
+    this.catalog = createPlatformCatalog(this.settings.KAFKA_TOPIC_PREFIX);
+    this.mongo = new MongoConnection({
+      url: this.settings.MONGODB_URL,
+      dbName: `it_worker_${this.suffix}`,
+      logger: this.logger,
+    });
+    this.executions = new ExecutionRepository(this.mongo);
+    this.redis = new RedisConnections({
+      host: this.settings.REDIS_HOST,
+      port: this.settings.REDIS_PORT,
+      db: this.settings.REDIS_DB,
+      password: this.settings.REDIS_PASSWORD,
+      maxConnections: 4,
+      logger: this.logger,
+    });
+    this.directory = new RuntimeDirectory(() => this.redis.commands, {
+      key: `test:executor:advert:${this.suffix}`,
+      ttlSeconds: 30,
+      cacheMs: 0,
+    });
+    this.producer = new EventProducer({ kafka: this.kafka, catalog: this.catalog, logger: this.logger });
+    this.admin = new KafkaAdminComponent(this.kafka, {
+      topics: this.catalog.topics(),
+      minPartitions: { [this.commandTopic]: createPodCommandPartitions(this.settings) },
+      settings: this.settings,
+      logger: this.logger,
+    });
+  }
+
+  get commandTopic(): string {
+    return this.catalog.topicFor('create_pod_command');
+  }
+
+  get commandGroup(): string {
+    return this.settings.KAFKA_CONSUMER_GROUP_ID;
+  }
+
+  async start(): Promise<void> {
+    this.rawAdmin = this.kafka.admin();
+    await this.rawAdmin.connect();
+    // Another process got there first and created the topics with the default partition count.
+    await ensureTopics(this.rawAdmin, this.catalog.topics(), {
+      partitions: this.settings.KAFKA_TOPIC_PARTITIONS,
+      replicationFactor: 1,
+    });
+    await Promise.all([this.mongo.start(), this.redis.start(), this.admin.start(), this.producer.start()]);
+    await this.record();
+    this.advertiser = new ExecutorAdvertiser({
+      directory: this.directory,
+      backend: this.executor,
+      backendName: 'local',
+      logger: this.logger,
+    });
+    this.manager = new PodManager({
+      kafka: this.kafka,
+      catalog: this.catalog,
+      producer: this.producer,
+      backend: this.executor,
+      backendName: 'local',
+      executions: this.executions,
+      settings: this.settings,
+      logger: this.logger,
+      instanceId: `test-${this.suffix}`,
+      fetchMaxWaitMs: 100,
+    });
+    await this.advertiser.start();
+    await this.manager.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.manager?.stop();
+    await this.advertiser?.stop();
+    await this.recorder?.disconnect();
+    await this.producer.stop();
+    await this.admin.stop();
+    if (this.rawAdmin) {
+      const topics = (await this.rawAdmin.listTopics()).filter((t) =>
+        t.startsWith(this.settings.KAFKA_TOPIC_PREFIX),
+      );
+      await this.rawAdmin.deleteTopics({ topics }).catch(() => undefined);
+      await this.rawAdmin.disconnect();
+    }
+    await this.redis.stop();
+    await this.mongo.connection.dropDatabase().catch(() => undefined);
+    await this.mongo.stop();
+  }
+
+  async partitionCount(topic: string): Promise<number> {
+    const { topics } = await this.connectedAdmin().fetchTopicMetadata({ topics: [topic] });
+    return topics[0]?.partitions.length ?? 0;
+  }
+
+  /** Inserts the execution record as the API would have. */
+  async createExecution(
+    lang: string,
+    version: string,
+    script: string,
+    status: ExecutionStatus = 'scheduled',
+  ): Promise<Execution> {
+    return this.createExecutionWithId(`exec-${uniqueSuffix()}`, lang, version, script, status);
+  }
+
+  async createExecutionWithId(
+    id: string,
+    lang: string,
+    version: string,
+    script: string,
+    status: ExecutionStatus = 'scheduled',
+  ): Promise<Execution> {
+    const now = new Date();
+    const execution: Execution = {
+      id,
+      userId: 'user-1',
+      lang,
+      langVersion: version,
+      script,
+      stdin: '',
+      args: [],
+      limits: LIMITS,
+      priority: 'normal',
+      status,
+      requestPublished: true,
+      outcome: null,
+      createdAt: now,
+      updatedAt: now,
+      scheduledAt: now,
+      startedAt: null,
+      finishedAt: null,
+    };
+    await this.executions.create(execution);
+    return execution;
+  }
+
+  /** What the saga orchestrator would publish for a scheduled execution. */
+  async sendCreatePod(execution: Execution): Promise<void> {
+    await this.producer.publish(
+      this.catalog.build(
+        'create_pod_command',
+        execution.id,
+        {
+          execution_id: execution.id,
+          user_id: execution.userId,
+          lang: execution.lang,
+          lang_version: execution.langVersion,
+          script: execution.script,
+          stdin: execution.stdin,
+          args: execution.args,
+          limits: execution.limits,
+          saga_id: execution.id,
+        },
+        {
+          service_name: 'test-saga',
+          service_version: '0',
+          user_id: execution.userId,
+          correlation_id: execution.id,
+        },
+      ),
+    );
+  }
+
+  async sendDeletePod(executionId: string): Promise<void> {
+    await this.producer.publish(
+      this.catalog.build(
+        'delete_pod_command',
+        executionId,
+        { execution_id: executionId, saga_id: executionId, reason: 'user cancelled' },
+        { service_name: 'test-saga', service_version: '0', correlation_id: executionId },
+      ),
+    );
+  }
+
+  of(executionId: string): Recorded[] {
+    return this.events.filter((r) => r.event.aggregate_id === executionId);
+  }
+
+  async terminalOf(executionId: string, timeoutMs = 15_000): Promise<Recorded> {
+    return eventually(
+      () =>
+        this.of(executionId).find((r) =>
+          ['execution_completed', 'execution_failed', 'execution_timeout', 'execution_cancelled'].includes(
+            r.event.event_type,
+          ),
+        ),
+      { what: `terminal event of ${executionId}`, timeoutMs },
+    );
+  }
+
+  async eventOf(
+    executionId: string,
+    type: PlatformEvent['event_type'],
+    timeoutMs = 15_000,
+  ): Promise<Recorded> {
+    return eventually(() => this.of(executionId).find((r) => r.event.event_type === type), {
+      what: `${type} of ${executionId}`,
+      timeoutMs,
+    });
+  }
+
+  /** Sum of the commands group's committed offsets on create_pod_command. */
+  async committedCommands(): Promise<number> {
+    const [result] = await this.connectedAdmin().fetchOffsets({
+      groupId: this.commandGroup,
+      topics: [this.commandTopic],
+    });
+    return (result?.partitions ?? []).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
+  }
+
+  /**
+   * Two execution ids whose create_pod_command partitions belong to different consumers of the
+   * commands group (so neither waits for the other's consumer), once the group is stable.
+   */
+  async idsOnDifferentConsumers(): Promise<[string, string]> {
+    const owners = await eventually(
+      async () => {
+        const { groups } = await this.connectedAdmin().describeGroups([this.commandGroup]);
+        const group = groups[0];
+        if (group?.state !== 'Stable' || group.members.length < 2) return undefined;
+        const owner = new Map<number, string>();
+        for (const member of group.members) {
+          const decoded = AssignerProtocol.MemberAssignment.decode(member.memberAssignment);
+          for (const partition of decoded?.assignment[this.commandTopic] ?? [])
+            owner.set(partition, member.memberId);
+        }
+        return owner.size > 0 ? owner : undefined;
+      },
+      { what: 'a stable commands group with 2 members' },
+    );
+    const count = await this.partitionCount(this.commandTopic);
+    const partitioner = Partitioners.DefaultPartitioner();
+    const partitionOf = (key: string) =>
+      partitioner({
+        topic: this.commandTopic,
+        partitionMetadata: Array.from({ length: count }, (_, partitionId) => ({
+          partitionErrorCode: 0,
+          partitionId,
+          leader: 0,
+          replicas: [0],
+          isr: [0],
+        })),
+        message: { key, value: null },
+      });
+    const first = `exec-${uniqueSuffix()}`;
+    const firstOwner = owner(owners, partitionOf(first));
+    for (let i = 0; i < 1000; i++) {
+      const candidate = `exec-${uniqueSuffix()}`;
+      if (owner(owners, partitionOf(candidate)) !== firstOwner) return [first, candidate];
+    }
+    throw new Error('no id found on another consumer');
+  }
+
+  private async record(): Promise<void> {
+    const topics = (
+      [
+        'execution_started',
+        'execution_output',
+        'execution_completed',
+        'execution_failed',
+        'execution_timeout',
+        'execution_cancelled',
+      ] as const
+    ).map((type) => this.catalog.topicFor(type));
+    const consumer = this.kafka.consumer({ groupId: `rec-${uniqueSuffix()}`, maxWaitTimeInMs: 50 });
+    this.recorder = consumer;
+    await consumer.connect();
+    await consumer.subscribe({ topics, fromBeginning: true });
+    await consumer.run({
+      eachMessage: ({ message }) => {
+        const parsed = this.catalog.parse(JSON.parse(message.value?.toString() ?? 'null'));
+        if (parsed.ok) this.events.push({ event: parsed.event, at: Date.now() });
+        return Promise.resolve();
+      },
+    });
+  }
+
+  private connectedAdmin(): Admin {
+    if (!this.rawAdmin) throw new Error('WorkerWorld.start() was not called');
+    return this.rawAdmin;
+  }
+}
+
+function owner(owners: Map<number, string>, partition: number): string {
+  const member = owners.get(partition);
+  if (member === undefined) throw new Error(`partition ${partition} has no owner`);
+  return member;
+}
