@@ -1,6 +1,47 @@
+import { createPlatformCatalog } from '../events/definitions.js';
+import { ExecutionRepository } from '../executions/execution-repository.js';
+import { KafkaAdminComponent } from '../platform/kafka/admin-component.js';
+import { createKafka } from '../platform/kafka/client.js';
+import { EventProducer } from '../platform/kafka/producer.js';
+import { runProcess } from '../platform/lifecycle/run-process.js';
+import { ServiceHost } from '../platform/lifecycle/service-host.js';
+import { MongoConnection } from '../platform/mongo/mongo-connection.js';
+import { Telemetry } from '../platform/tracing/telemetry.js';
+import { createResultProcessor } from '../results/result-processor.js';
 import { bootstrapProcess } from './bootstrap.js';
-import { exitNotBuiltYet } from './not-built-yet.js';
 
-// result processor: stores each execution's terminal result once.
+// Result processor: the single writer of execution status after creation (scheduled, running,
+// the first verdict with its output), and the publisher of result_stored.
 const { settings, logger } = bootstrapProcess(process.argv.slice(2), 'config.result-processor.toml');
-exitNotBuiltYet(logger, settings, 'result-processor', 'the execution pipeline issue');
+
+const catalog = createPlatformCatalog(settings.KAFKA_TOPIC_PREFIX);
+const mongo = new MongoConnection({
+  url: settings.MONGODB_URL,
+  dbName: settings.DATABASE_NAME,
+  logger: logger.child({ component: 'mongo' }),
+});
+const kafka = createKafka(settings, logger);
+const producer = new EventProducer({ kafka, catalog, logger });
+const host = new ServiceHost({
+  logger,
+  components: [
+    new Telemetry(settings, logger.child({ component: 'telemetry' })),
+    mongo,
+    new KafkaAdminComponent(kafka, {
+      topics: catalog.topics(),
+      settings,
+      logger: logger.child({ component: 'kafka-admin' }),
+    }),
+    producer,
+    createResultProcessor({
+      kafka,
+      catalog,
+      producer,
+      executions: new ExecutionRepository(mongo),
+      settings,
+      logger,
+    }),
+  ],
+  stopTimeoutMs: settings.SHUTDOWN_TIMEOUT_SECONDS * 1000,
+});
+void runProcess({ logger, host });

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { spawnEntry } from './spawn-process.js';
 
-const waiting = ['k8s-worker', 'pod-monitor', 'result-processor', 'saga-orchestrator', 'event-replay'];
+// k8s-worker has a real entry now; a start test for it belongs with the worker's own work.
+const waiting = ['pod-monitor', 'event-replay'];
 
 describe('worker entry files', () => {
   it.each(waiting)(
@@ -29,6 +30,37 @@ describe('worker entry files', () => {
     expect(joined.group).toBe('integr8scode-dlq-processor');
     worker.child.kill('SIGTERM');
     expect(await worker.exited).toEqual({ code: 0, signal: null });
+  });
+
+  it('when the saga-orchestrator starts, then it consumes in its own group and stops cleanly on SIGTERM', async () => {
+    const worker = spawnEntry('saga-orchestrator.ts', ['--config', 'config.test.toml']);
+    const started = await worker.waitForLog((e) => e.msg === 'saga orchestrator started');
+    expect(started).toMatchObject({
+      service: 'integr8scode-saga-orchestrator',
+      group_id: 'integr8scode-saga-orchestrator',
+    });
+    const consuming = await worker.waitForLog((e) => e.msg === 'consumer started');
+    expect(consuming.topics).toEqual(
+      expect.arrayContaining(['test.execution_requested', 'test.execution_completed']),
+    );
+    worker.child.kill('SIGTERM');
+    expect(await worker.exited).toEqual({ code: 0, signal: null });
+    expect(worker.lines.some((l) => l.includes('"saga orchestrator stopped"'))).toBe(true);
+  });
+
+  it('when the result-processor starts, then it consumes in its own group and stops cleanly on SIGTERM', async () => {
+    const worker = spawnEntry('result-processor.ts', ['--config', 'config.test.toml']);
+    const consuming = await worker.waitForLog((e) => e.msg === 'consumer started');
+    expect(consuming).toMatchObject({
+      service: 'integr8scode-result-processor',
+      group_id: 'integr8scode-result-processor',
+    });
+    expect(consuming.topics).toEqual(
+      expect.arrayContaining(['test.execution_started', 'test.execution_timeout']),
+    );
+    worker.child.kill('SIGTERM');
+    expect(await worker.exited).toEqual({ code: 0, signal: null });
+    expect(worker.lines.some((l) => l.includes('"consumer stopped"'))).toBe(true);
   });
 
   it('when an override file is missing, then the worker exits 1 naming the path', async () => {

@@ -48,6 +48,7 @@ describe('per-user rate limit overrides', () => {
     await Promise.all([a.api.host.stop(), b.api.host.stop()]);
   });
 
+  // An empty body is admitted by the limiter and refused by validation (422); a limited one is 429.
   const execute = (base: string, user: TestUser) =>
     fetch(`${base}/execute`, {
       method: 'POST',
@@ -76,7 +77,7 @@ describe('per-user rate limit overrides', () => {
   it('when an admin sets a group limit, then only that group changes', async () => {
     const user = await newUser(a.base);
     expect((await admin(a.base, root, 'PUT', user.id, { limits: { execute: 1 } })).status).toBe(200);
-    expect(await statuses(2, () => execute(a.base, user))).toEqual([404, 429]);
+    expect(await statuses(2, () => execute(a.base, user))).toEqual([422, 429]);
     expect(await statuses(6, () => probe(a.base, bearer(user)))).toEqual([404, 404, 404, 404, 404, 429]);
   });
 

@@ -1,0 +1,88 @@
+import type { PayloadInputOf } from '../events/catalog.js';
+import type {
+  ExecutionResult,
+  PlatformEvent,
+  PlatformEventCatalog,
+  PlatformEventDefinitions,
+  PlatformEventOf,
+  PlatformEventType,
+} from '../events/definitions.js';
+import type { Execution } from '../executions/execution.js';
+import type { EventProducer } from '../platform/kafka/producer.js';
+
+export interface EventSource {
+  /** TRACING_SERVICE_NAME of the publishing process. */
+  serviceName: string;
+  serviceVersion: string;
+}
+
+/** Builds and publishes execution-pipeline events: key and correlation id = execution id. */
+export class ExecutionEvents {
+  constructor(
+    private readonly producer: EventProducer<PlatformEventDefinitions>,
+    private readonly catalog: PlatformEventCatalog,
+    private readonly source: EventSource,
+  ) {}
+
+  build<K extends PlatformEventType>(
+    type: K,
+    executionId: string,
+    payload: PayloadInputOf<PlatformEventDefinitions, K>,
+    userId: string | null = null,
+  ): PlatformEventOf<K> {
+    return this.catalog.build(type, executionId, payload, {
+      service_name: this.source.serviceName,
+      service_version: this.source.serviceVersion,
+      user_id: userId,
+      correlation_id: executionId,
+    });
+  }
+
+  /** One send for all events: either all were accepted by the broker or the call throws. */
+  async publish(...events: PlatformEvent[]): Promise<void> {
+    await this.producer.publishMany(events);
+  }
+}
+
+/** A terminal result the platform decides without the script having produced anything. */
+export function resultWithoutOutput(
+  executionId: string,
+  verdict: 'failed' | 'cancelled',
+  reason: string,
+): ExecutionResult {
+  return {
+    execution_id: executionId,
+    verdict,
+    exit_code: null,
+    signal: null,
+    stdout_b64: '',
+    stderr_b64: '',
+    output_truncated: false,
+    output_chunks: 0,
+    resource_usage: null,
+    reason,
+  };
+}
+
+export function requestPayload(
+  execution: Execution,
+): PayloadInputOf<PlatformEventDefinitions, 'execution_requested'> {
+  return {
+    execution_id: execution.id,
+    user_id: execution.userId,
+    lang: execution.lang,
+    lang_version: execution.langVersion,
+    script: execution.script,
+    stdin: execution.stdin,
+    args: execution.args,
+    limits: execution.limits,
+    priority: execution.priority,
+  };
+}
+
+export function createPodCommandPayload(
+  execution: Execution,
+): PayloadInputOf<PlatformEventDefinitions, 'create_pod_command'> {
+  const { priority: _priority, ...request } = requestPayload(execution);
+  return { ...request, saga_id: execution.id };
+}

@@ -1,0 +1,106 @@
+import { Schema } from 'mongoose';
+import type { MongoConnection } from '../platform/mongo/mongo-connection.js';
+import type { Saga, SagaCompensation, SagaState, SagaStep } from './saga.js';
+
+interface SagaDoc extends Omit<Saga, 'id'> {
+  _id: string;
+}
+
+const schema = new Schema<SagaDoc>(
+  {
+    _id: { type: String, required: true },
+    state: { type: String, required: true },
+    steps: { type: Schema.Types.Mixed, default: () => [] },
+    compensations: { type: Schema.Types.Mixed, default: () => [] },
+    error: { type: String, default: null },
+    createdAt: { type: Date, required: true },
+    updatedAt: { type: Date, required: true },
+  },
+  { versionKey: false, minimize: false },
+);
+schema.index({ state: 1, updatedAt: 1 });
+
+function toDomain(doc: SagaDoc): Saga {
+  const { _id, ...rest } = doc;
+  return { id: _id, ...rest };
+}
+
+function isDuplicateKey(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 11000;
+}
+
+/**
+ * `sagas` in Mongo, one per execution (id = execution id). State changes are conditional on the
+ * current state, so concurrent actors (scheduler, cancel, reconciler) cannot both win.
+ */
+export class SagaRepository {
+  private readonly model;
+
+  constructor(mongo: MongoConnection) {
+    this.model = mongo.model<SagaDoc>('Saga', schema, 'sagas');
+  }
+
+  /** Creates the saga unless it exists; returns the saga as stored and whether this call created it. */
+  async createIfAbsent(
+    id: string,
+    state: SagaState,
+    first: SagaStep,
+    error: string | null = null,
+  ): Promise<{ saga: Saga; created: boolean }> {
+    let created = false;
+    try {
+      const result = await this.model.updateOne(
+        { _id: id },
+        {
+          $setOnInsert: {
+            state,
+            steps: [first],
+            compensations: [],
+            error,
+            createdAt: first.at,
+            updatedAt: first.at,
+          },
+        },
+        { upsert: true },
+      );
+      created = result.upsertedCount === 1;
+    } catch (err) {
+      // Two concurrent upserts of one id: the loser sees a duplicate key, and the saga exists.
+      if (!isDuplicateKey(err)) throw err;
+    }
+    const saga = await this.findById(id);
+    if (saga === null) throw new Error(`saga ${id} vanished right after it was upserted`);
+    return { saga, created };
+  }
+
+  async findById(id: string): Promise<Saga | null> {
+    const doc = await this.model.findById(id).lean<SagaDoc>();
+    return doc ? toDomain(doc) : null;
+  }
+
+  /**
+   * Moves the saga to `to` if it is in one of `from`, appending the step (and compensation);
+   * returns the updated saga, or null when it was elsewhere (someone else won) or is absent.
+   */
+  async transition(
+    id: string,
+    from: readonly SagaState[],
+    to: SagaState,
+    done: SagaStep,
+    extra: { error?: string | null; compensation?: SagaCompensation } = {},
+  ): Promise<Saga | null> {
+    const set: Record<string, unknown> = { state: to, updatedAt: done.at };
+    if (extra.error !== undefined) set.error = extra.error;
+    const push: Record<string, unknown> = { steps: done };
+    if (extra.compensation) push.compensations = extra.compensation;
+    const doc = await this.model
+      .findOneAndUpdate({ _id: id, state: { $in: [...from] } }, { $set: set, $push: push }, { new: true })
+      .lean<SagaDoc>();
+    return doc ? toDomain(doc) : null;
+  }
+
+  /** Appends a step without changing the state (a side effect that was carried out). */
+  async recordStep(id: string, done: SagaStep): Promise<void> {
+    await this.model.updateOne({ _id: id }, { $push: { steps: done }, $set: { updatedAt: done.at } });
+  }
+}

@@ -1,0 +1,77 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { eventually } from '../test-logger.js';
+import { PipelineWorld } from './pipeline.js';
+
+/**
+ * Each reconcile step against a lost message or lost Redis state. The periodic pass is switched
+ * off (interval 600 s) and `reconcile(now)` is called with a clock moved forward, so no test waits
+ * out a real deadline.
+ */
+describe('the saga reconciler', () => {
+  let world: PipelineWorld | undefined;
+
+  afterEach(async () => {
+    await world?.cleanup();
+    world = undefined;
+  });
+
+  async function withHolder(env: Record<string, string> = {}) {
+    world = await new PipelineWorld({
+      INTEGR8SCODE_RECONCILE_INTERVAL_SECONDS: '600',
+      INTEGR8SCODE_MAX_CONCURRENT_EXECUTIONS: '1',
+      ...env,
+    }).start();
+    const w = world;
+    const holder = await w.submit({ mode: 'hold' });
+    await w.waitForStatus(holder.id, 'running');
+    const reconciler = w.orchestrator?.reconciler;
+    if (reconciler === undefined) throw new Error('no orchestrator');
+    return { w, holder, reconciler };
+  }
+
+  it('when a held slot belongs to an execution already final in Mongo, then the slot is released', async () => {
+    const { w, holder, reconciler } = await withHolder();
+    // The terminal event never reached the orchestrator: only Mongo knows the execution ended.
+    await w.executions.advance(holder.id, 'completed');
+
+    const report = await reconciler.reconcile();
+    expect(report.orphanSlotsReleased).toBe(1);
+    expect((await w.queue.stats()).active).toBe(0);
+  });
+
+  it('when Redis lost a queued execution, then it is queued again and runs', async () => {
+    const { w, holder, reconciler } = await withHolder();
+    const victim = await w.submit();
+    await eventually(async () => ((await w.queue.isQueued(victim.id)) ? true : undefined), {
+      what: 'the victim in the queue',
+    });
+    await w.queue.release(victim.id);
+
+    const report = await reconciler.reconcile(new Date(Date.now() + 3_000));
+    expect(report).toMatchObject({ requeued: 1, leasesExpired: 0, queueTimeouts: 0 });
+    expect(await w.queue.isQueued(victim.id)).toBe(true);
+    await w.worker?.finish(holder.id);
+    await w.waitForStatus(victim.id, 'completed');
+  });
+
+  it('when an execution waits longer than EXECUTION_MAX_QUEUE_SECONDS, then it fails as not scheduled and never runs', async () => {
+    const { w, holder, reconciler } = await withHolder({ INTEGR8SCODE_EXECUTION_MAX_QUEUE_SECONDS: '1' });
+    const victim = await w.submit();
+    await eventually(async () => ((await w.queue.isQueued(victim.id)) ? true : undefined), {
+      what: 'the victim in the queue',
+    });
+
+    const report = await reconciler.reconcile(new Date(Date.now() + 2_000));
+    expect(report).toMatchObject({ queueTimeouts: 1, leasesExpired: 0 });
+    const failed = await w.waitForStatus(victim.id, 'failed');
+    expect(failed.outcome?.reason).toBe('not scheduled within 1 s');
+    expect(await w.queue.isQueued(victim.id)).toBe(false);
+    expect((await w.executions.findById(holder.id))?.status).toBe('running');
+
+    await w.worker?.finish(holder.id);
+    await w.waitForStatus(holder.id, 'completed');
+    await w.waitDrained(w.orchestratorGroup, ['execution_failed', 'execution_completed']);
+    expect(w.seen('create_pod_command', victim.id)).toHaveLength(0);
+    expect((await w.sagas.findById(victim.id))?.state).toBe('failed');
+  });
+});
