@@ -60,7 +60,10 @@ const host = new ServiceHost({
     producer,
     backend,
     new ExecutorAdvertiser({
-      directory: new RuntimeDirectory(() => redis.commands, { ttlSeconds: 30 }),
+      directory: new RuntimeDirectory(() => redis.commands, {
+        key: `${settings.KAFKA_TOPIC_PREFIX}executor:adverts`,
+        ttlSeconds: 30,
+      }),
       backend,
       backendName: settings.EXECUTOR_BACKEND,
       logger,

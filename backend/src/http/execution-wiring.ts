@@ -37,7 +37,9 @@ export function executionWiring(deps: {
 }): ExecutionWiring {
   const { settings, redis, logger } = deps;
   const repository = new ExecutionRepository(deps.mongo);
-  const runtimes = new RuntimeDirectory(() => redis.commands);
+  const runtimes = new RuntimeDirectory(() => redis.commands, {
+    key: `${settings.KAFKA_TOPIC_PREFIX}executor:adverts`,
+  });
   const log = new ExecutionEventLog(() => redis.commands, {
     keyPrefix: 'sse:',
     ttlSeconds: SSE_LOG_TTL_SECONDS,

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { spawnEntry } from './spawn-process.js';
 
-// k8s-worker has a real entry now; a start test for it belongs with the worker's own work.
 const waiting = ['pod-monitor', 'event-replay'];
 
 describe('worker entry files', () => {
@@ -61,6 +60,27 @@ describe('worker entry files', () => {
     worker.child.kill('SIGTERM');
     expect(await worker.exited).toEqual({ code: 0, signal: null });
     expect(worker.lines.some((l) => l.includes('"consumer stopped"'))).toBe(true);
+  });
+
+  it('when the k8s-worker starts, then it advertises its runtimes and stops cleanly on SIGTERM', async () => {
+    const prefix = `proc.${Date.now()}.`;
+    const worker = spawnEntry('k8s-worker.ts', ['--config', 'config.test.toml'], {
+      INTEGR8SCODE_KAFKA_TOPIC_PREFIX: prefix,
+    });
+    const advertised = await worker.waitForLog((e) => e.msg === 'executor advertised', 60_000);
+    expect(advertised.service).toBe('integr8scode-k8s-worker');
+    await worker.waitForLog((e) => e.msg === 'pod manager started', 60_000);
+    worker.child.kill('SIGTERM');
+    expect(await worker.exited).toEqual({ code: 0, signal: null });
+    expect(worker.lines.some((l) => l.includes('"executor advert withdrawn"'))).toBe(true);
+  });
+
+  it('when the kubernetes backend is configured, then the k8s-worker exits 1 saying it is not built yet', async () => {
+    const worker = spawnEntry('k8s-worker.ts', ['--config', 'config.test.toml'], {
+      INTEGR8SCODE_EXECUTOR_BACKEND: 'kubernetes',
+    });
+    expect((await worker.exited).code).toBe(1);
+    expect(worker.lines.some((l) => l.includes('the kubernetes backend is not built yet'))).toBe(true);
   });
 
   it('when an override file is missing, then the worker exits 1 naming the path', async () => {
