@@ -8,9 +8,17 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const entry = (name) => join(root, 'backend', 'src', 'entrypoints', `${name}.ts`);
 
-// The pod monitor (Kubernetes backend) and event replay are not built yet; their entry files
-// exit at once saying so, so they are left out until they are.
-const processes = ['api', 'saga-orchestrator', 'k8s-worker', 'result-processor', 'dlq-processor'];
+// The pod monitor (Kubernetes backend) and event replay are not built yet: they start, say so
+// and exit 0, which does not stop the others.
+const processes = [
+  'api',
+  'saga-orchestrator',
+  'k8s-worker',
+  'result-processor',
+  'dlq-processor',
+  'pod-monitor',
+  'event-replay',
+];
 const colours = [36, 35, 33, 32, 34, 31, 90];
 const width = Math.max(...processes.map((p) => p.length));
 
