@@ -1,11 +1,11 @@
 import { DlqIntake } from '../dlq/dlq-intake.js';
+import { mongoFromSettings } from '../platform/clients.js';
 import { DlqMessageRepository } from '../dlq/dlq-message-repository.js';
 import { createPlatformCatalog } from '../events/definitions.js';
 import { KafkaAdminComponent } from '../platform/kafka/admin-component.js';
 import { createKafka } from '../platform/kafka/client.js';
 import { runProcess } from '../platform/lifecycle/run-process.js';
 import { ServiceHost } from '../platform/lifecycle/service-host.js';
-import { MongoConnection } from '../platform/mongo/mongo-connection.js';
 import { Telemetry } from '../platform/tracing/telemetry.js';
 import { bootstrapProcess } from './bootstrap.js';
 
@@ -13,11 +13,7 @@ import { bootstrapProcess } from './bootstrap.js';
 // stored messages by policy (DLQ_RETRY_*) is not built yet.
 const { settings, logger } = bootstrapProcess(process.argv.slice(2), 'config.dlq-processor.toml');
 
-const mongo = new MongoConnection({
-  url: settings.MONGODB_URL,
-  dbName: settings.DATABASE_NAME,
-  logger: logger.child({ component: 'mongo' }),
-});
+const mongo = mongoFromSettings(settings, logger);
 const kafka = createKafka(settings, logger);
 const host = new ServiceHost({
   logger,

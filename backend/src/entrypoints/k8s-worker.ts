@@ -1,4 +1,5 @@
 import { createPlatformCatalog } from '../events/definitions.js';
+import { mongoFromSettings, redisFromSettings } from '../platform/clients.js';
 import { ExecutionRepository } from '../executions/execution-repository.js';
 import { RuntimeDirectory } from '../executions/runtime-directory.js';
 import { LocalExecutor } from '../executor/local/local-executor.js';
@@ -7,8 +8,6 @@ import { createKafka } from '../platform/kafka/client.js';
 import { EventProducer } from '../platform/kafka/producer.js';
 import { runProcess } from '../platform/lifecycle/run-process.js';
 import { ServiceHost } from '../platform/lifecycle/service-host.js';
-import { MongoConnection } from '../platform/mongo/mongo-connection.js';
-import { RedisConnections } from '../platform/redis/redis-connections.js';
 import { Telemetry } from '../platform/tracing/telemetry.js';
 import { ExecutorAdvertiser } from '../worker/executor-advertiser.js';
 import { createPodCommandPartitions, PodManager } from '../worker/pod-manager.js';
@@ -28,19 +27,8 @@ if (settings.EXECUTOR_BACKEND === 'kubernetes') {
 }
 
 const catalog = createPlatformCatalog(settings.KAFKA_TOPIC_PREFIX);
-const mongo = new MongoConnection({
-  url: settings.MONGODB_URL,
-  dbName: settings.DATABASE_NAME,
-  logger: logger.child({ component: 'mongo' }),
-});
-const redis = new RedisConnections({
-  host: settings.REDIS_HOST,
-  port: settings.REDIS_PORT,
-  db: settings.REDIS_DB,
-  password: settings.REDIS_PASSWORD,
-  maxConnections: settings.REDIS_MAX_CONNECTIONS,
-  logger: logger.child({ component: 'redis' }),
-});
+const mongo = mongoFromSettings(settings, logger);
+const redis = redisFromSettings(settings, logger);
 const kafka = createKafka(settings, logger);
 const producer = new EventProducer({ kafka, catalog, logger });
 const backend = new LocalExecutor({ logger });

@@ -1,11 +1,11 @@
 import { createPlatformCatalog } from '../events/definitions.js';
+import { mongoFromSettings } from '../platform/clients.js';
 import { ExecutionRepository } from '../executions/execution-repository.js';
 import { KafkaAdminComponent } from '../platform/kafka/admin-component.js';
 import { createKafka } from '../platform/kafka/client.js';
 import { EventProducer } from '../platform/kafka/producer.js';
 import { runProcess } from '../platform/lifecycle/run-process.js';
 import { ServiceHost } from '../platform/lifecycle/service-host.js';
-import { MongoConnection } from '../platform/mongo/mongo-connection.js';
 import { Telemetry } from '../platform/tracing/telemetry.js';
 import { createResultProcessor } from '../results/result-processor.js';
 import { bootstrapProcess } from './bootstrap.js';
@@ -15,11 +15,7 @@ import { bootstrapProcess } from './bootstrap.js';
 const { settings, logger } = bootstrapProcess(process.argv.slice(2), 'config.result-processor.toml');
 
 const catalog = createPlatformCatalog(settings.KAFKA_TOPIC_PREFIX);
-const mongo = new MongoConnection({
-  url: settings.MONGODB_URL,
-  dbName: settings.DATABASE_NAME,
-  logger: logger.child({ component: 'mongo' }),
-});
+const mongo = mongoFromSettings(settings, logger);
 const kafka = createKafka(settings, logger);
 const producer = new EventProducer({ kafka, catalog, logger });
 const host = new ServiceHost({

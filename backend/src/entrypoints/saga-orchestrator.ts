@@ -1,12 +1,11 @@
 import { createPlatformCatalog } from '../events/definitions.js';
+import { mongoFromSettings, redisFromSettings } from '../platform/clients.js';
 import { ExecutionRepository } from '../executions/execution-repository.js';
 import { KafkaAdminComponent } from '../platform/kafka/admin-component.js';
 import { createKafka } from '../platform/kafka/client.js';
 import { EventProducer } from '../platform/kafka/producer.js';
 import { runProcess } from '../platform/lifecycle/run-process.js';
 import { ServiceHost } from '../platform/lifecycle/service-host.js';
-import { MongoConnection } from '../platform/mongo/mongo-connection.js';
-import { RedisConnections } from '../platform/redis/redis-connections.js';
 import { Telemetry } from '../platform/tracing/telemetry.js';
 import { SagaOrchestrator } from '../sagas/saga-orchestrator.js';
 import { SagaRepository } from '../sagas/saga-repository.js';
@@ -19,19 +18,8 @@ import { bootstrapProcess } from './bootstrap.js';
 const { settings, logger } = bootstrapProcess(process.argv.slice(2), 'config.saga-orchestrator.toml');
 
 const catalog = createPlatformCatalog(settings.KAFKA_TOPIC_PREFIX);
-const mongo = new MongoConnection({
-  url: settings.MONGODB_URL,
-  dbName: settings.DATABASE_NAME,
-  logger: logger.child({ component: 'mongo' }),
-});
-const redis = new RedisConnections({
-  host: settings.REDIS_HOST,
-  port: settings.REDIS_PORT,
-  db: settings.REDIS_DB,
-  password: settings.REDIS_PASSWORD,
-  maxConnections: settings.REDIS_MAX_CONNECTIONS,
-  logger: logger.child({ component: 'redis' }),
-});
+const mongo = mongoFromSettings(settings, logger);
+const redis = redisFromSettings(settings, logger);
 const kafka = createKafka(settings, logger);
 const producer = new EventProducer({ kafka, catalog, logger });
 const host = new ServiceHost({

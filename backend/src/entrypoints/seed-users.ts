@@ -1,5 +1,5 @@
-import { MongoConnection } from '../platform/mongo/mongo-connection.js';
 import { PasswordHasher } from '../users/password-hasher.js';
+import { mongoFromSettings } from '../platform/clients.js';
 import { seedUsers } from '../users/seed-users.js';
 import { UserRepository } from '../users/user-repository.js';
 import { bootstrapProcess } from './bootstrap.js';
@@ -15,11 +15,7 @@ async function main(): Promise<number> {
     );
     return 1;
   }
-  const mongo = new MongoConnection({
-    url: settings.MONGODB_URL,
-    dbName: settings.DATABASE_NAME,
-    logger: logger.child({ component: 'mongo' }),
-  });
+  const mongo = mongoFromSettings(settings, logger);
   const users = new UserRepository(mongo);
   await mongo.start();
   try {

@@ -1,12 +1,11 @@
 import { createPlatformCatalog } from '../events/definitions.js';
+import { mongoFromSettings, redisFromSettings } from '../platform/clients.js';
 import { dependencyChecks } from '../platform/health/dependency-checks.js';
 import { createKafka } from '../platform/kafka/client.js';
 import { KafkaAdminComponent } from '../platform/kafka/admin-component.js';
 import { EventProducer } from '../platform/kafka/producer.js';
 import { ServiceHost } from '../platform/lifecycle/service-host.js';
 import type { Logger } from '../platform/logging/logger.js';
-import { MongoConnection } from '../platform/mongo/mongo-connection.js';
-import { RedisConnections } from '../platform/redis/redis-connections.js';
 import { Telemetry } from '../platform/tracing/telemetry.js';
 import type { Settings } from '../settings/settings.js';
 import { AuthService } from '../users/auth-service.js';
@@ -32,19 +31,8 @@ export interface ApiProcess {
 /** Wires the API process: clients first, the HTTP listener last (and first to stop). */
 export function createApiProcess(settings: Settings, logger: Logger): ApiProcess {
   const telemetry = new Telemetry(settings, logger.child({ component: 'telemetry' }));
-  const mongo = new MongoConnection({
-    url: settings.MONGODB_URL,
-    dbName: settings.DATABASE_NAME,
-    logger: logger.child({ component: 'mongo' }),
-  });
-  const redis = new RedisConnections({
-    host: settings.REDIS_HOST,
-    port: settings.REDIS_PORT,
-    db: settings.REDIS_DB,
-    password: settings.REDIS_PASSWORD,
-    maxConnections: settings.REDIS_MAX_CONNECTIONS,
-    logger: logger.child({ component: 'redis' }),
-  });
+  const mongo = mongoFromSettings(settings, logger);
+  const redis = redisFromSettings(settings, logger);
   const kafka = createKafka(settings, logger);
   const catalog = createPlatformCatalog(settings.KAFKA_TOPIC_PREFIX);
   const kafkaAdmin = new KafkaAdminComponent(kafka, {
