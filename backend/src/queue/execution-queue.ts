@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { LuaScript } from '../platform/redis/lua-script.js';
 
 export const PRIORITIES = ['critical', 'high', 'normal', 'low', 'background'] as const;
 export type Priority = (typeof PRIORITIES)[number];
@@ -10,7 +11,7 @@ export interface QueueStats {
 
 // Enqueue unless the execution is already queued (at any priority) or holds a slot: a redelivered
 // execution_requested must not queue the same execution twice.
-const ENQUEUE = `
+const ENQUEUE = new LuaScript(`
 local id = ARGV[1]
 if redis.call('ZSCORE', KEYS[#KEYS], id) then return 0 end
 for i = 1, #KEYS - 1 do
@@ -18,11 +19,11 @@ for i = 1, #KEYS - 1 do
 end
 redis.call('ZADD', KEYS[tonumber(ARGV[2])], ARGV[3], id)
 return 1
-`;
+`);
 
 // Atomically: if fewer than max slots are held, pop the oldest execution of the highest priority
 // and give it a slot with a lease deadline. Several orchestrators can call this concurrently.
-const CLAIM = `
+const CLAIM = new LuaScript(`
 local active = KEYS[#KEYS]
 if redis.call('ZCARD', active) >= tonumber(ARGV[1]) then return false end
 for i = 1, #KEYS - 1 do
@@ -33,14 +34,14 @@ for i = 1, #KEYS - 1 do
   end
 end
 return false
-`;
+`);
 
 // Removes the execution from every queue and from the active set; returns 1 if anything was removed.
-const RELEASE = `
+const RELEASE = new LuaScript(`
 local removed = 0
 for i = 1, #KEYS do removed = removed + redis.call('ZREM', KEYS[i], ARGV[1]) end
 return removed
-`;
+`);
 
 /**
  * The execution queue in Redis: one sorted set per priority (score = enqueue time) and a sorted
@@ -63,8 +64,8 @@ export class ExecutionQueue {
   /** Returns false when the execution was already queued or running. */
   async enqueue(executionId: string, priority: Priority, now = Date.now()): Promise<boolean> {
     const index = PRIORITIES.indexOf(priority) + 1;
-    const added = (await this.redis.eval(
-      ENQUEUE,
+    const added = (await ENQUEUE.run(
+      this.redis,
       this.queueKeys.length + 1,
       ...this.queueKeys,
       this.activeKey,
@@ -77,8 +78,8 @@ export class ExecutionQueue {
 
   /** The next execution to run, or null when the cap is reached or nothing is queued. */
   async claim(maxConcurrent: number, leaseMs: number, now = Date.now()): Promise<string | null> {
-    const id = (await this.redis.eval(
-      CLAIM,
+    const id = (await CLAIM.run(
+      this.redis,
       this.queueKeys.length + 1,
       ...this.queueKeys,
       this.activeKey,
@@ -90,8 +91,8 @@ export class ExecutionQueue {
 
   /** Frees the slot (or drops the queued entry) of an execution; true if it held either. */
   async release(executionId: string): Promise<boolean> {
-    const removed = (await this.redis.eval(
-      RELEASE,
+    const removed = (await RELEASE.run(
+      this.redis,
       this.queueKeys.length + 1,
       ...this.queueKeys,
       this.activeKey,

@@ -1,10 +1,11 @@
 import type { ClientRateLimitInfo, Options, Store } from 'express-rate-limit';
 import type { Redis } from 'ioredis';
 import { AppError } from '../platform/errors/app-error.js';
+import { LuaScript } from '../platform/redis/lua-script.js';
 
 // INCR and set the expiry in one step: a crash or a concurrent request between the two can never
 // leave a counter without a TTL (which would block its client forever).
-const INCREMENT = `
+const INCREMENT = new LuaScript(`
 local hits = redis.call('INCR', KEYS[1])
 local ttl = redis.call('PTTL', KEYS[1])
 if ttl < 0 then
@@ -12,7 +13,7 @@ if ttl < 0 then
   ttl = tonumber(ARGV[1])
 end
 return { hits, ttl }
-`;
+`);
 
 export interface RedisRateLimitStoreOptions {
   /** The client, read per call: the shared commands client exists only once Redis has started. */
@@ -41,7 +42,7 @@ export class RedisRateLimitStore implements Store {
 
   async increment(key: string): Promise<ClientRateLimitInfo> {
     const reply = await this.call(() =>
-      this.options.client().eval(INCREMENT, 1, this.prefix + key, this.windowMs),
+      INCREMENT.run(this.options.client(), 1, this.prefix + key, this.windowMs),
     );
     const [hits, ttl] = reply as [number, number];
     return { totalHits: hits, resetTime: new Date(Date.now() + ttl) };

@@ -1,6 +1,6 @@
 import type { PlatformEventDefinitions, PlatformEventOf, TerminalEventType } from '../events/definitions.js';
 import type { ExecutionRepository } from '../executions/execution-repository.js';
-import { isTerminal } from '../executions/execution.js';
+import { isTerminal, type Execution } from '../executions/execution.js';
 import {
   outcome,
   type EventHandlers,
@@ -17,8 +17,11 @@ export interface SagaHandlerDeps {
   executions: ExecutionRepository;
   sagas: SagaRepository;
   events: ExecutionEvents;
-  /** Runs the scheduler now (a slot may be claimable). */
-  wakeScheduler: () => void;
+  /**
+   * Runs the scheduler now (a slot may be claimable). `justQueued`: the execution as read right
+   * before it was queued, which the scheduler may use instead of reading it again.
+   */
+  wakeScheduler: (justQueued?: Execution) => void;
 }
 
 /**
@@ -45,7 +48,7 @@ export async function onExecutionRequested(
   }
   const added = await deps.queue.enqueue(id, priority);
   // Scheduling need not wait for the announcement: events on different topics have no order anyway.
-  deps.wakeScheduler();
+  deps.wakeScheduler(execution);
   await deps.events.publish(
     deps.events.build('execution_queued', id, { execution_id: id, priority }, userId),
   );

@@ -1,5 +1,5 @@
 import type { ExecutionRepository } from '../executions/execution-repository.js';
-import { isTerminal } from '../executions/execution.js';
+import { isTerminal, type Execution } from '../executions/execution.js';
 import { type Component, LifecycleGate } from '../platform/lifecycle/component.js';
 import { withCorrelation, type Logger } from '../platform/logging/logger.js';
 import type { ExecutionQueue } from '../queue/execution-queue.js';
@@ -23,6 +23,9 @@ export interface SagaSchedulerOptions {
 
 type Dispatch = 'sent' | 'skipped' | 'compensated';
 
+/** How long an execution handed over by the request handler may stand in for a fresh read. */
+const HANDED_OVER_MS = 5_000;
+
 /**
  * Turns queued executions into pod commands while slots are free. `wake()` runs it at once
  * (after an enqueue or a release in this process); a short poll notices work and freed slots of
@@ -36,6 +39,14 @@ export class SagaScheduler implements Component {
   private timer: NodeJS.Timeout | undefined;
   private draining: Promise<void> | undefined;
   private wakeAgain = false;
+  /**
+   * Executions this process's request handler read from Mongo right before queueing them. The
+   * scheduler uses such a read instead of its own when it claims the execution within
+   * HANDED_OVER_MS, saving a Mongo round trip on every execution's way to the worker. What it
+   * needs from the document (script, limits, user, priority) never changes; its status was not
+   * final then, and a cancel since is caught by the saga's conditional queued→scheduled move.
+   */
+  private readonly handedOver = new Map<string, { execution: Execution; at: number }>();
 
   constructor(private readonly options: SagaSchedulerOptions) {
     this.logger = options.logger.child({ component: 'saga-scheduler' });
@@ -63,8 +74,14 @@ export class SagaScheduler implements Component {
   }
 
   /** Claims and dispatches until the cap is reached or the queue is empty. */
-  wake(): void {
+  wake(justQueued?: Execution): void {
     if (!this.gate.running) return;
+    if (justQueued) {
+      const now = Date.now();
+      for (const [id, entry] of this.handedOver)
+        if (now - entry.at > HANDED_OVER_MS) this.handedOver.delete(id);
+      this.handedOver.set(justQueued.id, { execution: justQueued, at: now });
+    }
     if (this.draining) {
       this.wakeAgain = true;
       return;
@@ -106,7 +123,10 @@ export class SagaScheduler implements Component {
   private async dispatch(id: string): Promise<Dispatch> {
     const { queue, executions, sagas, events } = this.options;
     const logger = withCorrelation(this.logger, id);
-    const execution = await executions.findById(id);
+    const handed = this.handedOver.get(id);
+    this.handedOver.delete(id);
+    const execution =
+      handed && Date.now() - handed.at <= HANDED_OVER_MS ? handed.execution : await executions.findById(id);
     if (execution === null || isTerminal(execution.status)) {
       logger.info(
         { status: execution?.status ?? 'absent' },

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { LuaScript } from '../platform/redis/lua-script.js';
 
 /** What an SSE client sees, in order: lifecycle steps, output chunks, the verdict, the stored result. */
 export type LogEntryKind = 'status' | 'output' | 'terminal' | 'result';
@@ -15,9 +16,10 @@ export interface LogEntry {
 // terminal/result events travel on different Kafka topics, so the terminal entry is held back
 // until every output chunk it counts has been appended, and the result until the terminal entry:
 // a client never sees the verdict before the last byte of output.
-const APPEND = `
+const APPEND = new LuaScript(`
 local stream, seen, meta = KEYS[1], KEYS[2], KEYS[3]
 local event_id, kind, data, expected, ttl = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
+local channel = ARGV[6]
 if redis.call('SADD', seen, event_id) == 0 then return 0 end
 local function flush()
   local chunks = tonumber(redis.call('HGET', meta, 'chunks') or '0')
@@ -51,8 +53,10 @@ else
 end
 flush()
 for _, key in ipairs(KEYS) do redis.call('EXPIRE', key, ttl) end
+-- The readers' wake-up, in the same round trip.
+redis.call('PUBLISH', channel, '1')
 return 1
-`;
+`);
 
 export interface AppendInput {
   executionId: string;
@@ -82,10 +86,10 @@ export class ExecutionEventLog {
     return [`${base}:stream`, `${base}:seen`, `${base}:meta`];
   }
 
-  /** Appends the event unless already appended; publishes a wake-up for readers. True if new. */
+  /** Appends the event unless already appended and then publishes a wake-up for readers (one script). True if new. */
   async append(input: AppendInput): Promise<boolean> {
-    const added = (await this.redis().eval(
-      APPEND,
+    const added = (await APPEND.run(
+      this.redis(),
       3,
       ...this.keys(input.executionId),
       input.eventId,
@@ -93,8 +97,8 @@ export class ExecutionEventLog {
       JSON.stringify(input.data),
       String(input.outputChunks ?? 0),
       String(this.options.ttlSeconds),
+      this.channel(input.executionId),
     )) as number;
-    if (added === 1) await this.redis().publish(this.channel(input.executionId), '1');
     return added === 1;
   }
 

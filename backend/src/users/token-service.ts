@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createSecretKey, randomUUID, type KeyObject } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import { AppError } from '../platform/errors/app-error.js';
 
@@ -28,16 +28,22 @@ export interface VerifiedToken {
 /** Signs and verifies access tokens (JWT, `sub` = user id, `jti` = uuid for revocation). */
 export class TokenService {
   private readonly now: () => number;
+  /**
+   * The secret as a KeyObject, made once: given a string, jsonwebtoken first tries it as a public
+   * key on every call (createPublicKey throws), which cost ~1.4 ms per authenticated request.
+   */
+  private readonly key: KeyObject;
 
   constructor(private readonly options: TokenServiceOptions) {
     this.now = options.now ?? Date.now;
+    this.key = createSecretKey(Buffer.from(options.secret, 'utf8'));
   }
 
   issue(userId: string): IssuedToken {
     const iat = Math.floor(this.now() / 1000);
     const expiresInSeconds = this.options.expireMinutes * 60;
     const jti = randomUUID();
-    const token = jwt.sign({ sub: userId, jti, iat, exp: iat + expiresInSeconds }, this.options.secret, {
+    const token = jwt.sign({ sub: userId, jti, iat, exp: iat + expiresInSeconds }, this.key, {
       algorithm: this.options.algorithm,
     });
     return { token, jti, expiresAt: iat + expiresInSeconds, expiresInSeconds };
@@ -48,7 +54,7 @@ export class TokenService {
     let claims: string | jwt.JwtPayload;
     try {
       // Pinning the algorithm refuses `alg: none` and tokens signed with any other algorithm.
-      claims = jwt.verify(token, this.options.secret, {
+      claims = jwt.verify(token, this.key, {
         algorithms: [this.options.algorithm],
         clockTimestamp: Math.floor(this.now() / 1000),
       });

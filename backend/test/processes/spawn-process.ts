@@ -20,7 +20,14 @@ const root = findBaseDir(process.cwd());
 export function spawnEntry(entry: string, args: string[], env: Record<string, string> = {}): SpawnedProcess {
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', join(root, 'backend', 'src', 'entrypoints', entry), ...args],
+    // SPAWN_NODE_ARGS: extra node flags for profiling, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+    [
+      ...(process.env.SPAWN_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+      '--import',
+      'tsx',
+      join(root, 'backend', 'src', 'entrypoints', entry),
+      ...args,
+    ],
     {
       cwd: root,
       env: { ...process.env, MONGO_USER: '', INTEGR8SCODE_LOG_LEVEL: 'info', ...env },
@@ -31,7 +38,7 @@ export function spawnEntry(entry: string, args: string[], env: Record<string, st
   const waiters: Array<() => void> = [];
   const onData = (chunk: Buffer): void => {
     lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
-    waiters.forEach((w) => w());
+    for (const w of [...waiters]) w();
   };
   child.stdout.on('data', onData);
   child.stderr.on('data', onData);
@@ -39,13 +46,19 @@ export function spawnEntry(entry: string, args: string[], env: Record<string, st
     child.on('exit', (code, signal) => resolve({ code, signal })),
   );
 
+  // Each waiter parses only the lines it has not seen yet and is dropped once settled: a
+  // long-running process (the benchmarks) logs thousands of lines.
   const waitForLog: SpawnedProcess['waitForLog'] = (predicate, timeoutMs = 30_000) =>
     new Promise((resolve, reject) => {
+      let scanned = 0;
+      let settled = false;
       const check = (): boolean => {
-        for (const line of lines) {
+        if (settled) return true;
+        for (; scanned < lines.length; scanned++) {
           try {
-            const entry = JSON.parse(line) as Record<string, unknown>;
+            const entry = JSON.parse(lines[scanned]!) as Record<string, unknown>;
             if (predicate(entry)) {
+              settle();
               resolve(entry);
               return true;
             }
@@ -55,17 +68,23 @@ export function spawnEntry(entry: string, args: string[], env: Record<string, st
         }
         return false;
       };
+      const waiter = (): void => void check();
+      const settle = (): void => {
+        settled = true;
+        clearTimeout(pending.timer);
+        const at = waiters.indexOf(waiter);
+        if (at >= 0) waiters.splice(at, 1);
+      };
+      const pending: { timer?: NodeJS.Timeout } = {};
       if (check()) return;
-      const timer = setTimeout(
-        () => reject(new Error(`log line not seen in ${timeoutMs} ms:\n${lines.join('\n')}`)),
-        timeoutMs,
-      );
-      waiters.push(() => {
-        if (check()) clearTimeout(timer);
-      });
+      pending.timer = setTimeout(() => {
+        settle();
+        reject(new Error(`log line not seen in ${timeoutMs} ms:\n${lines.join('\n')}`));
+      }, timeoutMs);
+      waiters.push(waiter);
       void exited.then(() => {
         if (!check()) {
-          clearTimeout(timer);
+          settle();
           reject(new Error(`process exited before the log line appeared:\n${lines.join('\n')}`));
         }
       });

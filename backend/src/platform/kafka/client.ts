@@ -1,6 +1,7 @@
 import { Kafka, logLevel, type LogEntry, type logCreator } from 'kafkajs';
 import type { Settings } from '../../settings/settings.js';
 import type { Logger } from '../logging/logger.js';
+import { fixKafkajsRequestQueue } from './request-queue-fix.js';
 
 export type KafkaClientSettings = Pick<
   Settings,
@@ -9,6 +10,7 @@ export type KafkaClientSettings = Pick<
 
 /** The process's Kafka client; producers, consumers and admins are made from it. */
 export function createKafka(settings: KafkaClientSettings, logger: Logger): Kafka {
+  fixKafkajsRequestQueue();
   const kafkaLogger = logger.child({ component: 'kafkajs' });
   return new Kafka({
     clientId: settings.TRACING_SERVICE_NAME,
