@@ -235,6 +235,19 @@ describe('auth flow against the real servers', () => {
     expect(await res.json()).toEqual({ detail: 'Invalid token', type: 'unauthorized' });
   });
 
+  it('when a correctly signed token has expired, then it is 401 saying so', async () => {
+    const { body: registered } = await register();
+    const now = Math.floor(Date.now() / 1000);
+    const expired = jwt.sign(
+      { sub: registered.id, jti: randomUUID(), iat: now - 7200, exp: now - 60 },
+      settings.SECRET_KEY,
+      { algorithm: settings.ALGORITHM },
+    );
+    const res = await me(bearer(expired));
+    expect(res.status).toBe(401);
+    expect(await res.json()).toEqual({ detail: 'Token expired', type: 'unauthorized' });
+  });
+
   it('when a user is deactivated after logging in, then their token is 401 and they cannot log in again', async () => {
     const { user, body: registered } = await register();
     const session = await login(user);

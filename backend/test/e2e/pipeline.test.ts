@@ -134,6 +134,15 @@ describe('running code end to end through the HTTP API', () => {
     expect(outputText(firstPart) + outputText(rest)).toBe('0\n1\n2\n3\n4\n5\n');
   });
 
+  it('when a run is quiet for longer than SSE_HEARTBEAT_INTERVAL, then keep-alive comments keep the stream open', async () => {
+    const id = await submit(alice, 'import time\ntime.sleep(2.5)\nprint("late")');
+    const res = await alice.request(`/events/executions/${id}`);
+    const text = await res.text();
+    // config.test.toml sets SSE_HEARTBEAT_INTERVAL = 1.
+    expect(text.match(/^: keep-alive$/gm)?.length ?? 0).toBeGreaterThanOrEqual(1);
+    expect(text).toContain('event: result');
+  });
+
   it('when a client connects after the end, then it gets the final result at once', async () => {
     const id = await submit(alice, 'print("done")');
     await waitForResult(alice, id);
