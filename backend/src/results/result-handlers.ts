@@ -12,7 +12,7 @@ import {
   type HandlerContext,
   type HandlerOutcome,
 } from '../platform/kafka/handler.js';
-import type { ExecutionEvents } from '../sagas/execution-events.js';
+import type { ExecutionEvents } from '../executions/execution-events.js';
 
 export interface ResultHandlerDeps {
   executions: ExecutionRepository;

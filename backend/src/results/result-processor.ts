@@ -4,7 +4,7 @@ import type { ExecutionRepository } from '../executions/execution-repository.js'
 import { ConsumerRunner, type ConsumerRunnerSettings } from '../platform/kafka/consumer-runner.js';
 import type { EventProducer } from '../platform/kafka/producer.js';
 import type { Logger } from '../platform/logging/logger.js';
-import { ExecutionEvents } from '../sagas/execution-events.js';
+import { ExecutionEvents } from '../executions/execution-events.js';
 import type { Settings } from '../settings/settings.js';
 import { resultHandlers } from './result-handlers.js';
 

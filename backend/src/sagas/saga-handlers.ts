@@ -8,7 +8,7 @@ import {
   type HandlerOutcome,
 } from '../platform/kafka/handler.js';
 import type { ExecutionQueue } from '../queue/execution-queue.js';
-import { resultWithoutOutput, type ExecutionEvents } from './execution-events.js';
+import { resultWithoutOutput, type ExecutionEvents } from '../executions/execution-events.js';
 import { sagaStateForVerdict, step } from './saga.js';
 import type { SagaRepository } from './saga-repository.js';
 

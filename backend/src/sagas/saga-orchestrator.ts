@@ -9,7 +9,7 @@ import type { Logger } from '../platform/logging/logger.js';
 import type { RedisConnections } from '../platform/redis/redis-connections.js';
 import { ExecutionQueue } from '../queue/execution-queue.js';
 import type { Settings } from '../settings/settings.js';
-import { ExecutionEvents } from './execution-events.js';
+import { ExecutionEvents } from '../executions/execution-events.js';
 import { sagaHandlers } from './saga-handlers.js';
 import { SagaReconciler } from './saga-reconciler.js';
 import type { SagaRepository } from './saga-repository.js';

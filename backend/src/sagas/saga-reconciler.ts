@@ -3,7 +3,7 @@ import { isTerminal } from '../executions/execution.js';
 import { type Component, LifecycleGate } from '../platform/lifecycle/component.js';
 import { withCorrelation, type Logger } from '../platform/logging/logger.js';
 import type { ExecutionQueue } from '../queue/execution-queue.js';
-import { requestPayload, resultWithoutOutput, type ExecutionEvents } from './execution-events.js';
+import { requestPayload, resultWithoutOutput, type ExecutionEvents } from '../executions/execution-events.js';
 import { step } from './saga.js';
 import type { SagaRepository } from './saga-repository.js';
 

@@ -11,7 +11,7 @@ import type { Logger } from '../platform/logging/logger.js';
 import type { Settings } from '../settings/settings.js';
 import { runCreatePodCommand, type RunExecutionDeps } from './run-execution.js';
 import { RunningExecutions } from './running-executions.js';
-import { WorkerEvents } from './worker-events.js';
+import { ExecutionEvents } from '../executions/execution-events.js';
 
 export type PodManagerSettings = ConsumerRunnerSettings &
   Pick<
@@ -77,7 +77,7 @@ export class PodManager implements Component {
       backend: options.backend,
       backendName: options.backendName,
       executions: options.executions,
-      events: new WorkerEvents(producer, catalog, {
+      events: new ExecutionEvents(producer, catalog, {
         serviceName: settings.TRACING_SERVICE_NAME,
         serviceVersion: settings.TRACING_SERVICE_VERSION,
       }),

@@ -6,14 +6,15 @@ import { AppError } from '../platform/errors/app-error.js';
 import { outcome, type HandlerContext, type HandlerOutcome } from '../platform/kafka/handler.js';
 import { LiveOutput } from './live-output.js';
 import type { RunningExecutions } from './running-executions.js';
-import { resultOf, resultWithoutRun, type WorkerEvents } from './worker-events.js';
+import type { ExecutionEvents } from '../executions/execution-events.js';
+import { resultOf, resultWithoutRun } from './worker-events.js';
 
 export interface RunExecutionDeps {
   backend: ExecutorBackend;
   /** Name in execution_started (EXECUTOR_BACKEND: `local`, `kubernetes`). */
   backendName: string;
   executions: Pick<ExecutionRepository, 'findById'>;
-  events: WorkerEvents;
+  events: ExecutionEvents;
   running: RunningExecutions;
   /** Output batching; defaults 20 ms / 16 KiB. */
   flushMs?: number;

@@ -1,42 +1,5 @@
-import type { PayloadInputOf } from '../events/catalog.js';
-import type {
-  ExecutionResult,
-  PlatformEvent,
-  PlatformEventCatalog,
-  PlatformEventDefinitions,
-  PlatformEventOf,
-  PlatformEventType,
-} from '../events/definitions.js';
+import type { ExecutionResult } from '../events/definitions.js';
 import type { ExecutionOutcome } from '../executor/executor-backend.js';
-import type { EventProducer } from '../platform/kafka/producer.js';
-
-/** Builds and publishes the worker's events: key and correlation id = execution id. */
-export class WorkerEvents {
-  constructor(
-    private readonly producer: Pick<EventProducer<PlatformEventDefinitions>, 'publishMany'>,
-    private readonly catalog: PlatformEventCatalog,
-    private readonly source: { serviceName: string; serviceVersion: string },
-  ) {}
-
-  build<K extends PlatformEventType>(
-    type: K,
-    executionId: string,
-    payload: PayloadInputOf<PlatformEventDefinitions, K>,
-    userId: string,
-  ): PlatformEventOf<K> {
-    return this.catalog.build(type, executionId, payload, {
-      service_name: this.source.serviceName,
-      service_version: this.source.serviceVersion,
-      user_id: userId,
-      correlation_id: executionId,
-    });
-  }
-
-  /** One send for all events, in this order. */
-  async publish(...events: PlatformEvent[]): Promise<void> {
-    await this.producer.publishMany(events);
-  }
-}
 
 export function resultOf(
   executionId: string,

@@ -21,7 +21,7 @@ import { MongoConnection } from '../../src/platform/mongo/mongo-connection.js';
 import { RedisConnections } from '../../src/platform/redis/redis-connections.js';
 import { ExecutionQueue } from '../../src/queue/execution-queue.js';
 import { createResultProcessor } from '../../src/results/result-processor.js';
-import { ExecutionEvents, requestPayload } from '../../src/sagas/execution-events.js';
+import { ExecutionEvents, requestPayload } from '../../src/executions/execution-events.js';
 import { SagaOrchestrator } from '../../src/sagas/saga-orchestrator.js';
 import { SagaRepository } from '../../src/sagas/saga-repository.js';
 import type { Settings } from '../../src/settings/settings.js';

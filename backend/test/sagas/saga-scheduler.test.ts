@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { PlatformEventDefinitions } from '../../src/events/definitions.js';
 import { EventProducer } from '../../src/platform/kafka/producer.js';
-import { ExecutionEvents } from '../../src/sagas/execution-events.js';
+import { ExecutionEvents } from '../../src/executions/execution-events.js';
 import { step } from '../../src/sagas/saga.js';
 import { SagaScheduler } from '../../src/sagas/saga-scheduler.js';
 import { eventually } from '../test-logger.js';

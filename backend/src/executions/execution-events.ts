@@ -7,7 +7,7 @@ import type {
   PlatformEventOf,
   PlatformEventType,
 } from '../events/definitions.js';
-import type { Execution } from '../executions/execution.js';
+import type { Execution } from './execution.js';
 import type { EventProducer } from '../platform/kafka/producer.js';
 
 export interface EventSource {
@@ -19,7 +19,7 @@ export interface EventSource {
 /** Builds and publishes execution-pipeline events: key and correlation id = execution id. */
 export class ExecutionEvents {
   constructor(
-    private readonly producer: EventProducer<PlatformEventDefinitions>,
+    private readonly producer: Pick<EventProducer<PlatformEventDefinitions>, 'publishMany'>,
     private readonly catalog: PlatformEventCatalog,
     private readonly source: EventSource,
   ) {}
