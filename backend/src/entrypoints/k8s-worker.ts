@@ -1,7 +1,7 @@
 import { createPlatformCatalog } from '../events/definitions.js';
 import { mongoFromSettings, redisFromSettings } from '../platform/clients.js';
 import { ExecutionRepository } from '../executions/execution-repository.js';
-import { RuntimeDirectory } from '../executions/runtime-directory.js';
+import { advertsKey, RuntimeDirectory } from '../executions/runtime-directory.js';
 import { LocalExecutor } from '../executor/local/local-executor.js';
 import { KafkaAdminComponent } from '../platform/kafka/admin-component.js';
 import { createKafka } from '../platform/kafka/client.js';
@@ -49,7 +49,7 @@ const host = new ServiceHost({
     backend,
     new ExecutorAdvertiser({
       directory: new RuntimeDirectory(() => redis.commands, {
-        key: `${settings.KAFKA_TOPIC_PREFIX}executor:adverts`,
+        key: advertsKey(settings.KAFKA_TOPIC_PREFIX),
         ttlSeconds: 30,
       }),
       backend,

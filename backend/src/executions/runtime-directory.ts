@@ -10,6 +10,11 @@ export interface ExecutorAdvert {
   refreshedAt: number;
 }
 
+/** The adverts hash of one deployment (the topic prefix namespaces deployments sharing Redis). */
+export function advertsKey(topicPrefix: string): string {
+  return `${topicPrefix}executor:adverts`;
+}
+
 export interface RuntimeDirectoryOptions {
   /** Redis hash holding one advert per worker instance; namespace it per deployment. */
   key?: string;

@@ -2,7 +2,7 @@ import type { Kafka } from 'kafkajs';
 import type { PlatformEventCatalog, PlatformEventDefinitions } from '../events/definitions.js';
 import { ExecutionRepository } from '../executions/execution-repository.js';
 import { ExecutionService } from '../executions/execution-service.js';
-import { RuntimeDirectory } from '../executions/runtime-directory.js';
+import { advertsKey, RuntimeDirectory } from '../executions/runtime-directory.js';
 import type { EventProducer } from '../platform/kafka/producer.js';
 import type { Component } from '../platform/lifecycle/component.js';
 import type { Logger } from '../platform/logging/logger.js';
@@ -38,7 +38,7 @@ export function executionWiring(deps: {
   const { settings, redis, logger } = deps;
   const repository = new ExecutionRepository(deps.mongo);
   const runtimes = new RuntimeDirectory(() => redis.commands, {
-    key: `${settings.KAFKA_TOPIC_PREFIX}executor:adverts`,
+    key: advertsKey(settings.KAFKA_TOPIC_PREFIX),
   });
   const log = new ExecutionEventLog(() => redis.commands, {
     keyPrefix: 'sse:',

@@ -6,8 +6,8 @@ import { AppError } from '../platform/errors/app-error.js';
 import { outcome, type HandlerContext, type HandlerOutcome } from '../platform/kafka/handler.js';
 import { LiveOutput } from './live-output.js';
 import type { RunningExecutions } from './running-executions.js';
-import type { ExecutionEvents } from '../executions/execution-events.js';
-import { resultOf, resultWithoutRun } from './worker-events.js';
+import { resultWithoutOutput, type ExecutionEvents } from '../executions/execution-events.js';
+import { resultOf } from './worker-events.js';
 
 export interface RunExecutionDeps {
   backend: ExecutorBackend;
@@ -72,7 +72,7 @@ export async function runCreatePodCommand(
     return outcome.done();
   }
   if (deps.running.wasCancelled(id)) {
-    const result = resultWithoutRun(id, 'cancelled', 'cancelled before it started');
+    const result = resultWithoutOutput(id, 'cancelled', 'cancelled before it started');
     await deps.events.publish(deps.events.build('execution_cancelled', id, result, userId));
     logger.info('execution cancelled before it started');
     return outcome.done();
@@ -119,7 +119,8 @@ export async function runCreatePodCommand(
     const ran = await run;
     const rest = await live.finish();
     const chunks = live.chunkCount;
-    const result = 'failed' in ran ? resultWithoutRun(id, 'failed', ran.failed) : resultOf(id, ran, chunks);
+    const result =
+      'failed' in ran ? resultWithoutOutput(id, 'failed', ran.failed) : resultOf(id, ran, chunks);
     const outputs = rest.map((chunk) => deps.events.build('execution_output', id, chunk, userId));
     await deps.events.publish(
       ...outputs,

@@ -23,23 +23,3 @@ export function resultOf(
     reason: outcome.reason ?? null,
   };
 }
-
-/** A verdict the worker reaches without running anything (cancelled before start, bad request). */
-export function resultWithoutRun(
-  executionId: string,
-  verdict: 'failed' | 'cancelled',
-  reason: string,
-): ExecutionResult {
-  return {
-    execution_id: executionId,
-    verdict,
-    exit_code: null,
-    signal: null,
-    stdout_b64: '',
-    stderr_b64: '',
-    output_truncated: false,
-    output_chunks: 0,
-    resource_usage: null,
-    reason,
-  };
-}

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisConnections } from '../../src/platform/redis/redis-connections.js';
 import { ExecutionEventLog, isStreamId } from '../../src/sse/execution-event-log.js';
-import { testLogger } from '../test-logger.js';
+import { eventually, testLogger } from '../test-logger.js';
 import { testSettings, uniqueSuffix } from '../test-settings.js';
 
 describe('ExecutionEventLog against redis-server', () => {
@@ -88,8 +88,7 @@ describe('ExecutionEventLog against redis-server', () => {
     sub.on('message', (channel: string) => got.push(channel));
     await sub.subscribe(log.channel(id));
     await log.append({ executionId: id, eventId: 'x', kind: 'status', data: 'queued' });
-    const deadline = Date.now() + 5_000;
-    while (got.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await eventually(() => (got.length > 0 ? true : undefined), { timeoutMs: 5_000, what: 'the wake-up' });
     expect(got).toEqual([log.channel(id)]);
     await redis.release(sub);
   });
