@@ -12,26 +12,61 @@ import { Telemetry } from '../platform/tracing/telemetry.js';
 import { ExecutorAdvertiser } from '../worker/executor-advertiser.js';
 import { createPodCommandPartitions, PodManager } from '../worker/pod-manager.js';
 import { bootstrapProcess } from './bootstrap.js';
+import { ExecutionEvents } from '../executions/execution-events.js';
+import { kubeApis, loadKubeConfig } from '../executor/kubernetes/kube-client.js';
+import { KubernetesRuntimes } from '../executor/kubernetes/kubernetes-runtimes.js';
+import { podSpecConfigOf } from '../executor/kubernetes/kubernetes-settings.js';
+import { parseRuntimeImages } from '../executor/kubernetes/runtime-images.js';
+import type { Component } from '../platform/lifecycle/component.js';
+import { KubernetesPodManager } from '../worker/kubernetes-pod-manager.js';
 
-// k8s worker (pod manager): runs create_pod_command through the executor backend, streams the
-// output as execution_output events, reports the verdict, and aborts runs on delete_pod_command.
+// k8s worker (pod manager). EXECUTOR_BACKEND = local: runs create_pod_command in the host sandbox,
+// streams the output, reports the verdict, aborts runs on delete_pod_command. kubernetes: creates
+// the executor pod and deletes it on delete_pod_command; the pod monitor reports the rest.
 const { settings, logger } = bootstrapProcess(process.argv.slice(2), 'config.k8s-worker.toml');
-
-if (settings.EXECUTOR_BACKEND === 'kubernetes') {
-  logger.fatal(
-    { process: 'k8s-worker', executor_backend: settings.EXECUTOR_BACKEND },
-    'the kubernetes backend is not built yet (issue 5); set EXECUTOR_BACKEND = "local"',
-  );
-  logger.flush();
-  process.exit(1);
-}
 
 const catalog = createPlatformCatalog(settings.KAFKA_TOPIC_PREFIX);
 const mongo = mongoFromSettings(settings, logger);
 const redis = redisFromSettings(settings, logger);
 const kafka = createKafka(settings, logger);
 const producer = new EventProducer({ kafka, catalog, logger });
-const backend = new LocalExecutor({ logger });
+const kubernetes = settings.EXECUTOR_BACKEND === 'kubernetes';
+const localBackend = kubernetes ? null : new LocalExecutor({ logger });
+const k8sRuntimes = kubernetes ? parseRuntimeImages(settings.K8S_RUNTIME_IMAGES) : [];
+const advertised = localBackend ?? new KubernetesRuntimes(k8sRuntimes);
+const events = new ExecutionEvents(producer, catalog, {
+  serviceName: settings.TRACING_SERVICE_NAME,
+  serviceVersion: settings.TRACING_SERVICE_VERSION,
+});
+const executions = new ExecutionRepository(mongo);
+
+function commandHandler(): Component {
+  if (localBackend) {
+    return new PodManager({
+      kafka,
+      catalog,
+      producer,
+      backend: localBackend,
+      backendName: settings.EXECUTOR_BACKEND,
+      executions,
+      settings,
+      logger,
+    });
+  }
+  return new KubernetesPodManager({
+    kafka,
+    catalog,
+    producer,
+    events,
+    apis: kubeApis(loadKubeConfig(settings)),
+    runtimes: k8sRuntimes,
+    podConfig: podSpecConfigOf(settings),
+    executions,
+    settings,
+    logger,
+  });
+}
+
 const host = new ServiceHost({
   logger,
   // Stopped in reverse: commands (running ones aborted and reported), the advert, the backend.
@@ -46,26 +81,17 @@ const host = new ServiceHost({
       logger: logger.child({ component: 'kafka-admin' }),
     }),
     producer,
-    backend,
+    ...(localBackend ? [localBackend] : []),
     new ExecutorAdvertiser({
       directory: new RuntimeDirectory(() => redis.commands, {
         key: advertsKey(settings.KAFKA_TOPIC_PREFIX),
         ttlSeconds: 30,
       }),
-      backend,
+      backend: advertised,
       backendName: settings.EXECUTOR_BACKEND,
       logger,
     }),
-    new PodManager({
-      kafka,
-      catalog,
-      producer,
-      backend,
-      backendName: settings.EXECUTOR_BACKEND,
-      executions: new ExecutionRepository(mongo),
-      settings,
-      logger,
-    }),
+    commandHandler(),
   ],
   stopTimeoutMs: settings.SHUTDOWN_TIMEOUT_SECONDS * 1000,
 });

@@ -109,16 +109,21 @@ export class EventCatalog<D extends EventDefinitions> {
     return { ok: true, event: { ...envelope.data, payload: payload.data } as AnyEventOf<D> };
   }
 
-  /** A new, validated envelope (uuid v4 id, current time); throws AppError('validation') if the payload is wrong. */
+  /**
+   * A new, validated envelope (current time; uuid v4 id unless `eventId` is given, which callers use
+   * for events they may publish again after a restart, so consumers that dedupe by id see one);
+   * throws AppError('validation') if the payload is wrong.
+   */
   build<K extends EventType<D>>(
     type: K,
     aggregateId: string,
     payload: PayloadInputOf<D, K>,
     metadata: EventMetadata,
+    options: { eventId?: string } = {},
   ): EventOf<D, K> {
     const definition = this.byType.get(type);
     const result = this.parse({
-      event_id: randomUUID(),
+      event_id: options.eventId ?? randomUUID(),
       event_type: type,
       event_version: definition?.version,
       timestamp: new Date().toISOString(),

@@ -117,6 +117,21 @@ export const platformEventDefinitions = defineEvents({
     version: 1,
     payload: ExecutionRequest.extend({ saga_id: Id }),
   },
+  /** Kubernetes backend: the worker created the executor pod (and its script ConfigMap). */
+  pod_created: {
+    version: 1,
+    payload: z.object({ execution_id: Id, pod_name: z.string().min(1), namespace: z.string().min(1) }),
+  },
+  /** Kubernetes backend: the pod was bound to a node (pod monitor). */
+  pod_scheduled: {
+    version: 1,
+    payload: z.object({ execution_id: Id, pod_name: z.string().min(1), node_name: z.string().nullable() }),
+  },
+  /** Kubernetes backend: the pod was deleted after its result was reported, or on cancel. */
+  pod_deleted: {
+    version: 1,
+    payload: z.object({ execution_id: Id, pod_name: z.string().min(1), reason: z.string().min(1) }),
+  },
   delete_pod_command: {
     version: 1,
     payload: z.object({ execution_id: Id, saga_id: Id.optional(), reason: z.string().min(1) }),

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { PayloadInputOf } from '../events/catalog.js';
 import type {
   ExecutionResult,
@@ -29,13 +30,20 @@ export class ExecutionEvents {
     executionId: string,
     payload: PayloadInputOf<PlatformEventDefinitions, K>,
     userId: string | null = null,
+    options: { eventId?: string } = {},
   ): PlatformEventOf<K> {
-    return this.catalog.build(type, executionId, payload, {
-      service_name: this.source.serviceName,
-      service_version: this.source.serviceVersion,
-      user_id: userId,
-      correlation_id: executionId,
-    });
+    return this.catalog.build(
+      type,
+      executionId,
+      payload,
+      {
+        service_name: this.source.serviceName,
+        service_version: this.source.serviceVersion,
+        user_id: userId,
+        correlation_id: executionId,
+      },
+      options,
+    );
   }
 
   /** One send for all events: either all were accepted by the broker or the call throws. */
@@ -85,4 +93,17 @@ export function createPodCommandPayload(
 ): PayloadInputOf<PlatformEventDefinitions, 'create_pod_command'> {
   const { priority: _priority, ...request } = requestPayload(execution);
   return { ...request, saga_id: execution.id };
+}
+
+/**
+ * A stable event id (UUID v5 layout, SHA-1 of the name in a fixed namespace) for an event a process
+ * may publish again after a restart: `${executionId}/output/${seq}`, `${executionId}/terminal`.
+ * Consumers that dedupe by event id (the SSE log) then keep one copy.
+ */
+export function stableEventId(name: string): string {
+  const hash = createHash('sha1').update(`integr8scode:${name}`).digest();
+  hash[6] = (hash[6]! & 0x0f) | 0x50;
+  hash[8] = (hash[8]! & 0x3f) | 0x80;
+  const hex = hash.subarray(0, 16).toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }

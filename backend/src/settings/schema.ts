@@ -2,6 +2,17 @@ import { bool, int, num, oneOf, str, type KeySpec } from './keys.js';
 
 const CPU_QUANTITY = /^(\d+m|\d+(\.\d+)?)$/;
 const MEMORY_QUANTITY = /^\d+(\.\d+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$/;
+/** `lang/version=image`, comma-separated; parsed by executor/kubernetes/runtime-images.ts. */
+export const RUNTIME_IMAGES_PATTERN = /^\s*[a-z]+\/[0-9][0-9.]*=[^\s,=]+(\s*,\s*[a-z]+\/[0-9][0-9.]*=[^\s,=]+)*\s*$/;
+const DEFAULT_RUNTIME_IMAGES = [
+  'python/3.12=python:3.12-slim',
+  'python/3.11=python:3.11-slim',
+  'node/22=node:22-slim',
+  'node/20=node:20-slim',
+  'ruby/3.3=ruby:3.3-slim',
+  'bash/5.2=bash:5.2',
+  'go/1.22=golang:1.22-alpine',
+].join(',');
 export const RATE_LIMIT_PATTERN = /^\s*(\d+)\s*\/\s*(second|minute|hour|day)\s*$/;
 
 const core = 'Core';
@@ -105,6 +116,48 @@ export const settingKeys = {
     section: k8s,
     minLength: 1,
     description: 'Namespace for executor pods (the default namespace is refused)',
+  }),
+  K8S_RUNNER_IMAGE: str('ghcr.io/integr8scode/executor-runner:0.1.0', {
+    section: k8s,
+    minLength: 1,
+    description:
+      'Image holding the executor runner (backend/executor-runner); an init container copies it into each pod',
+  }),
+  K8S_RUNTIME_IMAGES: str(DEFAULT_RUNTIME_IMAGES, {
+    section: k8s,
+    pattern: RUNTIME_IMAGES_PATTERN,
+    patternHint: 'comma-separated "lang/version=image" entries, e.g. "python/3.12=python:3.12-slim"',
+    description: 'Runtimes the Kubernetes backend offers, each with the image it runs in',
+  }),
+  K8S_RUNTIME_CLASS: str('', {
+    section: k8s,
+    description: 'runtimeClassName of executor pods (e.g. gvisor); empty: the cluster default',
+  }),
+  K8S_IMAGE_PULL_POLICY: oneOf(['IfNotPresent', 'Always', 'Never'] as const, 'IfNotPresent', {
+    section: k8s,
+    description: 'imagePullPolicy of executor pods (pre-pull with deploy/executor/prepull-daemonset.yaml)',
+  }),
+  K8S_POD_EPHEMERAL_STORAGE_LIMIT: str('64Mi', {
+    section: k8s,
+    pattern: MEMORY_QUANTITY,
+    patternHint: 'Kubernetes quantity like "64Mi"',
+    description: 'ephemeral-storage limit per executor pod (its emptyDirs and logs)',
+  }),
+  K8S_POD_DEADLINE_SLACK_SECONDS: int(30, {
+    section: k8s,
+    min: 1,
+    description:
+      'activeDeadlineSeconds = wall limit + this; covers start-up, while the runner enforces the wall limit itself',
+  }),
+  K8S_UNSCHEDULABLE_TIMEOUT_SECONDS: int(120, {
+    section: k8s,
+    min: 1,
+    description: 'How long an executor pod may stay unschedulable before its execution fails',
+  }),
+  K8S_MONITOR_RECONCILE_INTERVAL_SECONDS: num(30, {
+    section: k8s,
+    min: 0.1,
+    description: 'How often the pod monitor compares pods with executions (orphans, vanished pods)',
   }),
   RATE_LIMITS: str('100/minute', {
     section: k8s,

@@ -5,7 +5,7 @@ import type { Logger } from '../platform/logging/logger.js';
 
 export interface ExecutorAdvertiserOptions {
   directory: RuntimeDirectory;
-  backend: ExecutorBackend;
+  backend: Pick<ExecutorBackend, 'runtimes' | 'enforcement'>;
   /** EXECUTOR_BACKEND, as the advert names it. */
   backendName: string;
   logger: Logger;

@@ -1,0 +1,3 @@
+module integr8scode/executor-runner
+
+go 1.22
