@@ -3,7 +3,8 @@ import { bool, int, num, oneOf, str, type KeySpec } from './keys.js';
 const CPU_QUANTITY = /^(\d+m|\d+(\.\d+)?)$/;
 const MEMORY_QUANTITY = /^\d+(\.\d+)?(Ki|Mi|Gi|Ti|k|M|G|T)?$/;
 /** `lang/version=image`, comma-separated; parsed by executor/kubernetes/runtime-images.ts. */
-export const RUNTIME_IMAGES_PATTERN = /^\s*[a-z]+\/[0-9][0-9.]*=[^\s,=]+(\s*,\s*[a-z]+\/[0-9][0-9.]*=[^\s,=]+)*\s*$/;
+export const RUNTIME_IMAGES_PATTERN =
+  /^\s*[a-z]+\/[0-9][0-9.]*=[^\s,=]+(\s*,\s*[a-z]+\/[0-9][0-9.]*=[^\s,=]+)*\s*$/;
 const DEFAULT_RUNTIME_IMAGES = [
   'python/3.12=python:3.12-slim',
   'python/3.11=python:3.11-slim',
