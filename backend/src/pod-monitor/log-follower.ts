@@ -47,6 +47,8 @@ export class LogFollower {
   readonly done: Promise<FollowedLog>;
   private readonly abort = new AbortController();
   private containerEnded = false;
+  /** The follow request in flight; ended() cuts it (some log servers never end a follow stream). */
+  private current: AbortController | null = null;
   private wake: (() => void) | undefined;
   private nextSeq = 0;
   private kept = 0;
@@ -64,6 +66,7 @@ export class LogFollower {
   /** The container terminated: read what is left and finish. */
   ended(): void {
     this.containerEnded = true;
+    this.current?.abort();
     this.wake?.();
   }
 
@@ -82,6 +85,8 @@ export class LogFollower {
         await this.readOnce(!finalRead);
         failures = 0;
         if (this.record !== null || finalRead) break;
+        // Cut because the container ended: read the rest at once.
+        if (this.containerEnded) continue;
       } catch (err) {
         if (this.abort.signal.aborted) break;
         failures++;
