@@ -4,6 +4,8 @@
 #   k8s-infra.sh build    fetch + build kube-apiserver, etcd, kwok into the cache (idempotent)
 #   k8s-infra.sh up       start etcd, kube-apiserver, kwok on loopback (needs a completed build)
 #   k8s-infra.sh down     stop them (by recorded pid)
+#   k8s-infra.sh restart-apiserver [--keep-kwok]   stop and start kube-apiserver (same flags), wait for
+#                         /readyz; then restart kwok (it backs off for up to 30 s otherwise)
 #   k8s-infra.sh status   show build/run state
 #   k8s-infra.sh env      print export lines (KUBECONFIG etc.) for the running cluster
 #
@@ -155,10 +157,23 @@ build_apiserver() {
   log "kube-apiserver built in $((SECONDS - t0))s"
 }
 
+# The build needs Go >= 1.24 (kubernetes v1.34's go directive; GOTOOLCHAIN=local forbids fetching a newer one).
+require_go() {
+  [[ -x "$GO" ]] || die "Go is required to build the Kubernetes test binaries, but neither 'go' on PATH nor \
+/usr/local/go/bin/go exists. Install Go >= 1.24 (https://go.dev/dl/) or set GO=/path/to/go."
+  local ver minor
+  ver="$("$GO" env GOVERSION 2>/dev/null)" || die "$GO does not run"
+  minor="$(echo "${ver#go}" | cut -d. -f2)"
+  [[ "${ver#go}" == 1.* && "$minor" =~ ^[0-9]+$ && "$minor" -ge 24 ]] \
+    || die "Go >= 1.24 is required to build the Kubernetes test binaries; $GO is $ver"
+  log "using $GO ($ver)"
+}
+
 cmd_build() {
   if [[ -f "$MARKER" && "$(cat "$MARKER")" == "$BUILD_ID" ]]; then
     log "build complete (cached): $BIN_DIR"; return 0
   fi
+  require_go
   rm -f "$MARKER"
   mkdir -p "$BIN_DIR"
   exec 9>"$CACHE_DIR/.build.lock"
@@ -229,6 +244,93 @@ EOF
   chmod 600 "$1"
 }
 
+# Starts kube-apiserver in the background and waits for /readyz. Used by `up` and `restart-apiserver`.
+start_apiserver() {
+  local admin_kc="$RUN_DIR/admin.kubeconfig" t0=$SECONDS
+  log "starting kube-apiserver on 127.0.0.1:${APISERVER_PORT}"
+  # --kubelet-preferred-address-types: a fake node's Hostname address is its name, which does not resolve;
+  # its InternalIP (kwok --node-ip) is 127.0.0.1, where kwok serves the kubelet API (pod logs).
+  nohup "$BIN_DIR/kube-apiserver" \
+    --etcd-servers "http://127.0.0.1:${ETCD_CLIENT_PORT}" \
+    --cert-dir "$RUN_DIR/certs" \
+    --secure-port "${APISERVER_PORT}" \
+    --bind-address 127.0.0.1 \
+    --advertise-address 127.0.0.1 \
+    --service-cluster-ip-range 10.0.0.0/24 \
+    --allow-privileged=true \
+    --authorization-mode RBAC \
+    --token-auth-file "$RUN_DIR/pki/tokens.csv" \
+    --service-account-issuer "https://127.0.0.1:${APISERVER_PORT}" \
+    --service-account-key-file "$RUN_DIR/pki/sa.pub" \
+    --service-account-signing-key-file "$RUN_DIR/pki/sa.key" \
+    --disable-admission-plugins ServiceAccount \
+    --kubelet-preferred-address-types InternalIP \
+    >>"$RUN_DIR/logs/kube-apiserver.log" 2>&1 8>&- &
+  echo $! >"$RUN_DIR/kube-apiserver.pid"
+  wait_for kube-apiserver 90 kubectl --kubeconfig "$admin_kc" get --raw /readyz \
+    || { tail -30 "$RUN_DIR/logs/kube-apiserver.log" >&2; die "kube-apiserver not ready"; }
+  log "kube-apiserver ready in $((SECONDS - t0))s"
+}
+
+# Applies kwok's Logs/ClusterLogs CRDs, starts kwok in the background and waits for its /healthz.
+start_kwok() {
+  local admin_kc="$RUN_DIR/admin.kubeconfig" t0=$SECONDS
+  kubectl --kubeconfig "$admin_kc" apply -f "$SCRIPT_DIR/kwok-crds.yaml" >/dev/null 2>&1 \
+    || die "could not apply $SCRIPT_DIR/kwok-crds.yaml"
+  kubectl --kubeconfig "$admin_kc" wait --for condition=Established --timeout 30s \
+    crd/logs.kwok.x-k8s.io crd/clusterlogs.kwok.x-k8s.io >/dev/null 2>&1 || die "kwok CRDs not established"
+  log "starting kwok (node-ip 127.0.0.1, server port ${KWOK_PORT})"
+  # kwok v0.8.0 exits with "no stages found" unless --config holds Stage objects. The project's stages
+  # (scripts/k8s/kwok-stages.yaml) replace kwok's defaults; K8S_KWOK_CONFIG replaces that file and
+  # K8S_KWOK_EXTRA_CONFIG is passed in addition.
+  # --enable-crds Logs,ClusterLogs: kwok watches these resources (the CRDs from kwok-crds.yaml, applied above)
+  # and serves a pod's log from the file its Logs object names (GET .../pods/<pod>/log through the API server,
+  # which reaches kwok at the node's InternalIP 127.0.0.1 and kubelet port KWOK_PORT; see the docs, "Pod logs").
+  local kwok_cfg="${K8S_KWOK_CONFIG:-$SCRIPT_DIR/kwok-stages.yaml}"
+  local -a kwok_extra=()
+  [[ -n "${K8S_KWOK_EXTRA_CONFIG:-}" ]] && kwok_extra=(--config "$K8S_KWOK_EXTRA_CONFIG")
+  nohup "$BIN_DIR/kwok" \
+    --config "$kwok_cfg" "${kwok_extra[@]}" \
+    --kubeconfig "$admin_kc" \
+    --enable-crds Logs,ClusterLogs \
+    --manage-all-nodes=false \
+    --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
+    --disregard-status-with-annotation-selector=kwok.x-k8s.io/status=custom \
+    --node-ip 127.0.0.1 \
+    --node-name kwok-controller \
+    --node-port "${KWOK_PORT}" \
+    --server-address "127.0.0.1:${KWOK_PORT}" \
+    >>"$RUN_DIR/logs/kwok.log" 2>&1 8>&- &
+  echo $! >"$RUN_DIR/kwok.pid"
+  wait_for kwok 30 curl -fsS "http://127.0.0.1:${KWOK_PORT}/healthz" \
+    || { tail -30 "$RUN_DIR/logs/kwok.log" >&2; die "kwok not healthy"; }
+  log "kwok ready in $((SECONDS - t0))s"
+}
+
+# Stops kube-apiserver and starts it again with the same flags; etcd keeps running. Tests use it to prove that
+# watches survive an API-server restart (a watch resumed from a resource version older than the restart gets
+# 410 Expired, because the restarted API server's watch cache starts at the current etcd revision).
+# - With kwok connected, kube-apiserver stops listening at once on SIGTERM but its process lingers (>10 s) in
+#   graceful termination, so it gets SIGKILL after K8S_APISERVER_STOP_GRACE seconds (default 1). Open watch
+#   streams are not closed before the process exits either way.
+# - kwok is restarted too once the API server is ready (unless --keep-kwok): its client-go reflectors back off
+#   exponentially (0.8 s doubling, up to 30 s) while the API server is away, and were measured to need 18-29 s
+#   to notice new pods again. kwok keeps no state of its own, so a restart changes nothing for existing pods.
+cmd_restart_apiserver() {
+  require_built
+  pid_alive "$RUN_DIR/etcd.pid" || die "etcd is not running; run: $0 up"
+  exec 8>"$RUN_DIR/.restart.lock"
+  flock 8 # one restart at a time (the processes started below do not inherit fd 8)
+  local t0=$SECONDS
+  stop_pid kube-apiserver "${K8S_APISERVER_STOP_GRACE:-1}"
+  start_apiserver
+  if [[ "${1:-}" != "--keep-kwok" ]]; then
+    stop_pid kwok
+    start_kwok
+  fi
+  log "kube-apiserver restarted in $((SECONDS - t0))s"
+}
+
 cmd_up() {
   require_built
   mkdir -p "$RUN_DIR"/{etcd-data,certs,logs,kwok}
@@ -255,59 +357,22 @@ cmd_up() {
   fi
 
   if pid_alive "$RUN_DIR/kube-apiserver.pid"; then log "kube-apiserver already running"; else
-    log "starting kube-apiserver on 127.0.0.1:${APISERVER_PORT}"
-    nohup "$BIN_DIR/kube-apiserver" \
-      --etcd-servers "http://127.0.0.1:${ETCD_CLIENT_PORT}" \
-      --cert-dir "$RUN_DIR/certs" \
-      --secure-port "${APISERVER_PORT}" \
-      --bind-address 127.0.0.1 \
-      --advertise-address 127.0.0.1 \
-      --service-cluster-ip-range 10.0.0.0/24 \
-      --allow-privileged=true \
-      --authorization-mode RBAC \
-      --token-auth-file "$RUN_DIR/pki/tokens.csv" \
-      --service-account-issuer "https://127.0.0.1:${APISERVER_PORT}" \
-      --service-account-key-file "$RUN_DIR/pki/sa.pub" \
-      --service-account-signing-key-file "$RUN_DIR/pki/sa.key" \
-      --disable-admission-plugins ServiceAccount \
-      >"$RUN_DIR/logs/kube-apiserver.log" 2>&1 &
-    echo $! >"$RUN_DIR/kube-apiserver.pid"
-    wait_for kube-apiserver 90 kubectl --kubeconfig "$admin_kc" get --raw /readyz \
-      || { tail -30 "$RUN_DIR/logs/kube-apiserver.log" >&2; die "kube-apiserver not ready"; }
+    start_apiserver
   fi
 
   if pid_alive "$RUN_DIR/kwok.pid"; then log "kwok already running"; else
-    log "starting kwok (node-ip 127.0.0.1, server port ${KWOK_PORT})"
-    # kwok v0.8.0 exits with "no stages found" unless --config holds Stage objects.
-    # K8S_KWOK_CONFIG replaces the default stage file; K8S_KWOK_EXTRA_CONFIG is passed in addition.
-    local kwok_cfg="${K8S_KWOK_CONFIG:-$CACHE_DIR/kwok-default-stages.yaml}"
-    local -a kwok_extra=()
-    [[ -n "${K8S_KWOK_EXTRA_CONFIG:-}" ]] && kwok_extra=(--config "$K8S_KWOK_EXTRA_CONFIG")
-    nohup "$BIN_DIR/kwok" \
-      --config "$kwok_cfg" "${kwok_extra[@]}" \
-      --kubeconfig "$admin_kc" \
-      --manage-all-nodes=false \
-      --manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake \
-      --disregard-status-with-annotation-selector=kwok.x-k8s.io/status=custom \
-      --node-ip 127.0.0.1 \
-      --node-name kwok-controller \
-      --node-port "${KWOK_PORT}" \
-      --server-address "127.0.0.1:${KWOK_PORT}" \
-      >"$RUN_DIR/logs/kwok.log" 2>&1 &
-    echo $! >"$RUN_DIR/kwok.pid"
-    wait_for kwok 30 curl -fsS "http://127.0.0.1:${KWOK_PORT}/healthz" \
-      || { tail -30 "$RUN_DIR/logs/kwok.log" >&2; die "kwok not healthy"; }
+    start_kwok
   fi
   cmd_env
 }
 
-stop_pid() { # stop_pid <name>
-  local f="$RUN_DIR/$1.pid"
+stop_pid() { # stop_pid <name> [seconds before SIGKILL, default 10]
+  local f="$RUN_DIR/$1.pid" grace="${2:-10}"
   if pid_alive "$f"; then
     local pid; pid="$(cat "$f")"
     log "stopping $1 (pid $pid)"
     kill "$pid" 2>/dev/null || true
-    for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+    for _ in $(seq 1 $((grace * 4))); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
     kill -0 "$pid" 2>/dev/null && { log "$1 did not exit, SIGKILL"; kill -9 "$pid" 2>/dev/null || true; }
   fi
   rm -f "$f"
@@ -347,9 +412,10 @@ cmd_env() {
 case "${1:-}" in
   build) cmd_build ;;
   up) cmd_up ;;
+  restart-apiserver) shift; cmd_restart_apiserver "$@" ;;
   down) shift; cmd_down "$@" ;;
   status) cmd_status ;;
   env) cmd_env ;;
   gen-mod) gen_apiserver_mod; gen_etcd_mod ;;
-  *) echo "usage: $0 {build|up|down [--wipe]|status|env|gen-mod}" >&2; exit 2 ;;
+  *) echo "usage: $0 {build|up|down [--wipe]|restart-apiserver [--keep-kwok]|status|env|gen-mod}" >&2; exit 2 ;;
 esac

@@ -52,6 +52,20 @@ export class PodWatcher {
     this.loop = this.run();
   }
 
+  /** The resourceVersion the next watch resumes from (undefined: it lists first). */
+  get version(): string | undefined {
+    return this.resourceVersion;
+  }
+
+  /**
+   * Drops the current watch and resumes from `resourceVersion`. Tests pass one from before an API
+   * server restart to force the 410 Gone path; nothing in production calls it.
+   */
+  resumeFrom(resourceVersion: string): void {
+    this.resourceVersion = resourceVersion;
+    this.current?.abort();
+  }
+
   async stop(): Promise<void> {
     this.running = false;
     this.current?.abort();
@@ -80,8 +94,9 @@ export class PodWatcher {
         failures++;
         this.stats.failures++;
         this.options.logger.warn({ err: messageOf(err), failures }, 'pod watch failed; retrying');
-        // After repeated failures the version may be gone for good: start over with a list.
-        if (failures >= 3) this.resourceVersion = undefined;
+        // A server that is down or restarting keeps the version valid (it answers 410 when it is
+        // not); only a long run of failures of another kind starts over with a list.
+        if (failures >= 10) this.resourceVersion = undefined;
         await this.pause(Math.min((this.options.retryMs ?? 500) * 2 ** (failures - 1), 10_000));
       }
     }
@@ -121,12 +136,13 @@ export class PodWatcher {
             if (settled) return;
             if (type === 'ERROR') {
               const status = object as { code?: number; message?: string };
-              this.current?.abort();
+              // Settle first: aborting ends the stream, whose done callback would settle it as an error.
               finish(
                 status.code === 410
                   ? new WatchExpired(status.message)
-                  : new Error(`watch error: ${status.message}`),
+                  : new Error(`watch error: ${status.message ?? 'unknown'}`),
               );
+              this.current?.abort();
               return;
             }
             const pod = object as V1Pod;
