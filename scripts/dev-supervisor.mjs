@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const entry = (name) => join(root, 'backend', 'src', 'entrypoints', `${name}.ts`);
 
-// The pod monitor (Kubernetes backend) and event replay are not built yet: they start, say so
+// The pod monitor has work only with EXECUTOR_BACKEND = kubernetes and event replay is not built yet: they start, say so
 // and exit 0, which does not stop the others.
 const processes = [
   'api',

@@ -13,7 +13,7 @@ import { ExecutorAdvertiser } from '../worker/executor-advertiser.js';
 import { createPodCommandPartitions, PodManager } from '../worker/pod-manager.js';
 import { bootstrapProcess } from './bootstrap.js';
 import { ExecutionEvents } from '../executions/execution-events.js';
-import { kubeApis, loadKubeConfig } from '../executor/kubernetes/kube-client.js';
+import { kubeApis, loadKubeConfig, type KubeApis } from '../executor/kubernetes/kube-client.js';
 import { KubernetesRuntimes } from '../executor/kubernetes/kubernetes-runtimes.js';
 import { podSpecConfigOf } from '../executor/kubernetes/kubernetes-settings.js';
 import { parseRuntimeImages } from '../executor/kubernetes/runtime-images.js';
@@ -40,6 +40,17 @@ const events = new ExecutionEvents(producer, catalog, {
 });
 const executions = new ExecutionRepository(mongo);
 
+/** The cluster connection; a missing or broken kubeconfig ends the process with what to fix. */
+function connectKubernetes(): KubeApis {
+  try {
+    return kubeApis(loadKubeConfig(settings));
+  } catch (err) {
+    logger.fatal({ err: (err as Error).message }, `cannot connect to Kubernetes: ${(err as Error).message}`);
+    logger.flush();
+    process.exit(1);
+  }
+}
+
 function commandHandler(): Component {
   if (localBackend) {
     return new PodManager({
@@ -58,7 +69,7 @@ function commandHandler(): Component {
     catalog,
     producer,
     events,
-    apis: kubeApis(loadKubeConfig(settings)),
+    apis: connectKubernetes(),
     runtimes: k8sRuntimes,
     podConfig: podSpecConfigOf(settings),
     executions,

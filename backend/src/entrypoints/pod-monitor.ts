@@ -1,7 +1,7 @@
 import { createPlatformCatalog } from '../events/definitions.js';
 import { ExecutionEvents } from '../executions/execution-events.js';
 import { ExecutionRepository } from '../executions/execution-repository.js';
-import { kubeApis, loadKubeConfig } from '../executor/kubernetes/kube-client.js';
+import { kubeApis, loadKubeConfig, type KubeApis } from '../executor/kubernetes/kube-client.js';
 import { observeOptionsOf } from '../executor/kubernetes/kubernetes-settings.js';
 import { mongoFromSettings } from '../platform/clients.js';
 import { KafkaAdminComponent } from '../platform/kafka/admin-component.js';
@@ -27,6 +27,18 @@ if (settings.EXECUTOR_BACKEND !== 'kubernetes') {
     'EXECUTOR_BACKEND = "kubernetes" (the local backend needs no monitor)',
   );
 } else {
+  const connectKubernetes = (): KubeApis => {
+    try {
+      return kubeApis(loadKubeConfig(settings));
+    } catch (err) {
+      logger.fatal(
+        { err: (err as Error).message },
+        `cannot connect to Kubernetes: ${(err as Error).message}`,
+      );
+      logger.flush();
+      process.exit(1);
+    }
+  };
   const catalog = createPlatformCatalog(settings.KAFKA_TOPIC_PREFIX);
   const mongo = mongoFromSettings(settings, logger);
   const kafka = createKafka(settings, logger);
@@ -43,7 +55,7 @@ if (settings.EXECUTOR_BACKEND !== 'kubernetes') {
       }),
       producer,
       new PodMonitor({
-        apis: kubeApis(loadKubeConfig(settings)),
+        apis: connectKubernetes(),
         namespace: settings.K8S_NAMESPACE,
         events: new ExecutionEvents(producer, catalog, {
           serviceName: settings.TRACING_SERVICE_NAME,

@@ -75,13 +75,23 @@ describe('worker entry files', () => {
     expect(worker.lines.some((l) => l.includes('"executor advert withdrawn"'))).toBe(true);
   });
 
-  it('when the kubernetes backend is configured, then the k8s-worker exits 1 saying it is not built yet', async () => {
-    const worker = spawnEntry('k8s-worker.ts', ['--config', 'config.test.toml'], {
-      INTEGR8SCODE_EXECUTOR_BACKEND: 'kubernetes',
-    });
-    expect((await worker.exited).code).toBe(1);
-    expect(worker.lines.some((l) => l.includes('the kubernetes backend is not built yet'))).toBe(true);
-  });
+  it.each(['k8s-worker.ts', 'pod-monitor.ts'])(
+    'when the kubernetes backend has no kubeconfig, then %s exits 1 naming the path',
+    async (entry) => {
+      const worker = spawnEntry(entry, ['--config', 'config.test.toml'], {
+        INTEGR8SCODE_EXECUTOR_BACKEND: 'kubernetes',
+        INTEGR8SCODE_KUBERNETES_CONFIG_PATH: '/nonexistent/kubeconfig',
+      });
+      expect((await worker.exited).code).toBe(1);
+      expect(
+        worker.lines.some((l) =>
+          l.includes(
+            'cannot connect to Kubernetes: no Kubernetes configuration: KUBERNETES_CONFIG_PATH (/nonexistent/kubeconfig) does not exist',
+          ),
+        ),
+      ).toBe(true);
+    },
+  );
 
   it('when an override file is missing, then the worker exits 1 naming the path', async () => {
     const worker = spawnEntry('dlq-processor.ts', [
