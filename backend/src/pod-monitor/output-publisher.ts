@@ -13,11 +13,12 @@ export class OutputPublisher {
   private sending: Promise<void> | null = null;
   private closed = false;
   private published = 0;
+  /** Set once the execution is loaded; frames are only pushed after that. */
+  userId: string | null = null;
 
   constructor(
     private readonly events: ExecutionEvents,
     private readonly executionId: string,
-    private readonly userId: string | null,
     private readonly logger: Logger,
     private readonly retryMs = 500,
   ) {}

@@ -109,7 +109,7 @@ export class PodReporter {
             ),
           );
         }
-        this.follow(tracked);
+        void this.follow(tracked);
         return;
       case 'deleting':
         return;
@@ -182,7 +182,7 @@ export class PodReporter {
       scheduledReported: false,
       startedReported: false,
       follower: null,
-      publisher: new OutputPublisher(this.options.events, executionId, null, logger),
+      publisher: new OutputPublisher(this.options.events, executionId, logger),
       finishing: null,
       finished: false,
       logger,
@@ -191,12 +191,7 @@ export class PodReporter {
       .findById(executionId)
       .then((execution) => {
         tracked.execution = execution;
-        tracked.publisher = new OutputPublisher(
-          this.options.events,
-          executionId,
-          execution?.userId ?? null,
-          logger,
-        );
+        tracked.publisher.userId = execution?.userId ?? null;
       })
       .catch((err: unknown) =>
         logger.warn({ err }, 'loading the execution failed; output limit defaults apply'),
@@ -214,8 +209,9 @@ export class PodReporter {
       .catch((err: unknown) => tracked.logger.warn({ err }, 'publishing a pod progress event failed'));
   }
 
-  private follow(tracked: TrackedPod): void {
-    if (tracked.follower) return;
+  /** Starts following the log once the execution is loaded; resolves when the follower exists. */
+  private follow(tracked: TrackedPod): Promise<void> {
+    if (tracked.follower) return Promise.resolve();
     const start = () => {
       if (tracked.follower || this.stopped) return;
       tracked.follower = new LogFollower({
@@ -230,7 +226,7 @@ export class PodReporter {
       });
     };
     // The output cap comes from the execution, so wait for it (a failed load falls back to the default).
-    void tracked.loaded.then(start);
+    return tracked.loaded.then(start);
   }
 
   private async finish(
@@ -245,8 +241,7 @@ export class PodReporter {
     const containerRan = Boolean(
       executor?.state?.terminated ?? executor?.state?.running ?? executor?.lastState?.terminated,
     );
-    if (containerRan && !opts.podGone) this.follow(tracked);
-    await tracked.loaded;
+    if (containerRan && !opts.podGone) await this.follow(tracked);
     let log: FollowedLog | null = null;
     if (tracked.follower) {
       tracked.follower.ended();

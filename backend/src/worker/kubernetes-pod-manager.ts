@@ -180,13 +180,12 @@ export class KubernetesPodManager implements Component {
       return outcome.done();
     }
     if (pod) await this.deletePod(podName);
-    const execution = await this.options.executions.findById(id);
     await events.publish(
       events.build(
         'execution_cancelled',
         id,
         resultWithoutOutput(id, 'cancelled', command.payload.reason),
-        execution?.userId ?? command.metadata.user_id ?? null,
+        command.metadata.user_id ?? null,
       ),
     );
     ctx.logger.info(

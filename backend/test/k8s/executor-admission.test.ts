@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api, type V1DaemonSet, type V1Pod, loadAllYaml } from '@kubernetes/client-node';
 import { readFile } from 'node:fs/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { kubeApis, messageOf, statusOf, type KubeApis } from '../../src/executor/kubernetes/kube-client.js';
 import {
   hardenExecutorNamespace,
@@ -77,8 +77,6 @@ beforeAll(async () => {
   worker = kubeApis(kubeConfigForToken(await serviceAccountToken(namespace, 'integr8scode-k8s-worker')));
   monitor = kubeApis(kubeConfigForToken(await serviceAccountToken(namespace, 'integr8scode-pod-monitor')));
 }, 60_000);
-
-afterAll(() => undefined);
 
 describe('namespace hardening by the worker', () => {
   it('labels the namespace restricted and restores a tampered deny-all policy, as the worker ServiceAccount', async () => {

@@ -24,7 +24,7 @@ import { findBaseDir, type Settings } from '../../src/settings/settings.js';
 import { KubernetesPodManager } from '../../src/worker/kubernetes-pod-manager.js';
 import { eventually, testLogger } from '../test-logger.js';
 import { testSettings, uniqueSuffix } from '../test-settings.js';
-import { LIMITS } from '../worker/worker-harness.js';
+import { executionFixture } from '../worker/worker-harness.js';
 import {
   adminKubeConfig,
   applyManifests,
@@ -171,25 +171,10 @@ export class K8sWorld {
     status: ExecutionStatus = 'scheduled',
     at = new Date(),
   ): Promise<Execution> {
-    const execution: Execution = {
-      id: `e-${uniqueSuffix()}-${uniqueSuffix()}`,
-      userId: 'user-1',
-      lang: 'python',
-      langVersion: '3.12',
-      script,
-      stdin: '',
-      args: [],
-      limits: LIMITS,
-      priority: 'normal',
-      status,
-      requestPublished: true,
-      outcome: null,
-      createdAt: at,
-      updatedAt: at,
-      scheduledAt: at,
-      startedAt: null,
-      finishedAt: null,
-    };
+    const execution = executionFixture(
+      { id: `e-${uniqueSuffix()}-${uniqueSuffix()}`, lang: 'python', langVersion: '3.12', script, status },
+      at,
+    );
     await this.executions.create(execution);
     return execution;
   }

@@ -163,7 +163,7 @@ describe('kubernetes backend: worker launches, monitor reports', () => {
     const pod = podNameOf(execution.id);
     world.hold.add(pod);
     await world.sendCreatePod(execution);
-    await eventually(() => world.pod(pod), { what: 'pod created' });
+    await eventually(async () => (await world.pod(pod)) ?? undefined, { what: 'pod created' });
     await markUnschedulable(world.namespace, pod, '0/1 nodes are available: 1 Insufficient memory.');
     const terminal = await world.terminalOf(execution.id, 20_000);
     expect(resultOf(terminal).reason).toBe('unschedulable: 0/1 nodes are available: 1 Insufficient memory.');
@@ -177,8 +177,8 @@ describe('kubernetes backend: worker launches, monitor reports', () => {
     expect(terminal.event.event_type).toBe('execution_cancelled');
     expect(resultOf(terminal).reason).toBe('user cancelled');
     await waitForPodGone(world.namespace, pod, 5_000);
-    // The monitor does not call a cancelled pod vanished.
-    await new Promise((r) => setTimeout(r, 2500));
+    // The monitor does not call a cancelled pod vanished (a reconcile pass is where it would).
+    await world.monitor!.reconcile();
     expect(world.terminals(execution.id)).toHaveLength(1);
   });
 
@@ -242,7 +242,8 @@ describe('kubernetes backend: worker launches, monitor reports', () => {
       await waitForPodGone(world.namespace, pod, 15_000);
     }
     expect(watcher.stats.watches).toBeGreaterThan(before.watches + 1);
-    await new Promise((r) => setTimeout(r, 1500));
+    // A second report would come from a re-list or a reconcile pass.
+    await world.monitor!.reconcile();
     expect(world.terminals(first.execution.id)).toHaveLength(1);
     expect(world.terminals(second.execution.id)).toHaveLength(1);
   }, 90_000);

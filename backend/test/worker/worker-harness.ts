@@ -33,6 +33,28 @@ export const LIMITS: ExecutionLimits = {
   max_output_bytes: 64 * 1024,
 };
 
+/** An execution record as the API and saga would have left it; `at` stamps every time field. */
+export function executionFixture(
+  fields: Pick<Execution, 'id' | 'lang' | 'langVersion' | 'script' | 'status'>,
+  at = new Date(),
+): Execution {
+  return {
+    userId: 'user-1',
+    stdin: '',
+    args: [],
+    limits: LIMITS,
+    priority: 'normal',
+    requestPublished: true,
+    outcome: null,
+    createdAt: at,
+    updatedAt: at,
+    scheduledAt: at,
+    startedAt: null,
+    finishedAt: null,
+    ...fields,
+  };
+}
+
 export interface Recorded {
   event: PlatformEvent;
   /** When the test consumer received it (ms since epoch). */
@@ -179,26 +201,7 @@ export class WorkerWorld {
     script: string,
     status: ExecutionStatus = 'scheduled',
   ): Promise<Execution> {
-    const now = new Date();
-    const execution: Execution = {
-      id,
-      userId: 'user-1',
-      lang,
-      langVersion: version,
-      script,
-      stdin: '',
-      args: [],
-      limits: LIMITS,
-      priority: 'normal',
-      status,
-      requestPublished: true,
-      outcome: null,
-      createdAt: now,
-      updatedAt: now,
-      scheduledAt: now,
-      startedAt: null,
-      finishedAt: null,
-    };
+    const execution = executionFixture({ id, lang, langVersion: version, script, status });
     await this.executions.create(execution);
     return execution;
   }
