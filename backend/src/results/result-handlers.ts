@@ -86,9 +86,9 @@ export async function onTerminalResult(
 export function resultHandlers(deps: ResultHandlerDeps): EventHandlers<PlatformEventDefinitions> {
   const terminal = (event: PlatformEventOf<TerminalEventType>, ctx: HandlerContext) =>
     onTerminalResult(deps, event, ctx);
+  // No execution_queued handler: the API stores every execution as `queued`, so that event could
+  // only confirm what is stored; not consuming it saves a Kafka fetch and two Mongo reads per run.
   return {
-    // Queued is where every execution starts; the event only confirms the id exists.
-    execution_queued: (event, ctx) => advanceOrSkip(deps, event.payload.execution_id, 'queued', ctx),
     execution_scheduled: (event, ctx) => advanceOrSkip(deps, event.payload.execution_id, 'scheduled', ctx),
     execution_started: (event, ctx) => advanceOrSkip(deps, event.payload.execution_id, 'running', ctx),
     execution_completed: terminal,

@@ -41,7 +41,12 @@ export async function onExecutionRequested(
     logger.info({ status: execution.status }, 'execution already final; not queueing it');
     return outcome.done();
   }
-  const { saga } = await deps.sagas.createIfAbsent(id, 'queued', step('requested', event.event_id));
+  // `enqueued` is recorded with the creation, one write instead of two: if this process dies before
+  // the enqueue below, the redelivered request finds the saga `queued` and enqueues it then.
+  const { saga } = await deps.sagas.createIfAbsent(id, 'queued', [
+    step('requested', event.event_id),
+    step('enqueued', priority),
+  ]);
   if (saga.state !== 'queued') {
     logger.info({ saga_state: saga.state }, 'saga already past queueing; duplicate request ignored');
     return outcome.done();
@@ -52,7 +57,6 @@ export async function onExecutionRequested(
   await deps.events.publish(
     deps.events.build('execution_queued', id, { execution_id: id, priority }, userId),
   );
-  if (added) await deps.sagas.recordStep(id, step('enqueued', priority));
   logger.info({ priority, newly_enqueued: added }, 'execution queued');
   return outcome.done();
 }

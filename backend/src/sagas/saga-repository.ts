@@ -1,4 +1,4 @@
-import { Schema } from 'mongoose';
+import { Schema, type ModifyResult } from 'mongoose';
 import type { MongoConnection } from '../platform/mongo/mongo-connection.js';
 import type { Saga, SagaCompensation, SagaState, SagaStep } from './saga.js';
 
@@ -40,37 +40,43 @@ export class SagaRepository {
     this.model = mongo.model<SagaDoc>('Saga', schema, 'sagas');
   }
 
-  /** Creates the saga unless it exists; returns the saga as stored and whether this call created it. */
+  /**
+   * Creates the saga unless it exists, in one round trip; returns the saga as stored and whether
+   * this call created it. `first` may be several steps recorded together at creation.
+   */
   async createIfAbsent(
     id: string,
     state: SagaState,
-    first: SagaStep,
+    first: SagaStep | readonly SagaStep[],
     error: string | null = null,
   ): Promise<{ saga: Saga; created: boolean }> {
-    let created = false;
-    try {
-      const result = await this.model.updateOne(
-        { _id: id },
-        {
-          $setOnInsert: {
-            state,
-            steps: [first],
-            compensations: [],
-            error,
-            createdAt: first.at,
-            updatedAt: first.at,
+    const steps: SagaStep[] = 'name' in first ? [first] : [...first];
+    const at = steps[0]?.at ?? new Date();
+    const upsert = () =>
+      this.model
+        .findOneAndUpdate(
+          { _id: id },
+          {
+            $setOnInsert: { state, steps, compensations: [], error, createdAt: at, updatedAt: at },
           },
-        },
-        { upsert: true },
-      );
-      created = result.upsertedCount === 1;
+          { upsert: true, new: true, includeResultMetadata: true },
+        )
+        .lean<ModifyResult<SagaDoc>>();
+    let result: Awaited<ReturnType<typeof upsert>>;
+    try {
+      result = await upsert();
     } catch (err) {
       // Two concurrent upserts of one id: the loser sees a duplicate key, and the saga exists.
       if (!isDuplicateKey(err)) throw err;
+      const saga = await this.findById(id);
+      if (saga === null)
+        throw new Error(`saga ${id} vanished right after a concurrent upsert`, { cause: err });
+      return { saga, created: false };
     }
-    const saga = await this.findById(id);
-    if (saga === null) throw new Error(`saga ${id} vanished right after it was upserted`);
-    return { saga, created };
+    const doc = result.value;
+    if (!doc) throw new Error(`saga ${id}: the upsert returned no document`);
+    // MongoDB says updatedExisting: false on insert; mongo-java-server leaves lastErrorObject out.
+    return { saga: toDomain(doc), created: result.lastErrorObject?.updatedExisting !== true };
   }
 
   async findById(id: string): Promise<Saga | null> {
