@@ -16,28 +16,38 @@ export interface LogEntry {
 // terminal/result events travel on different Kafka topics, so the terminal entry is held back
 // until every output chunk it counts has been appended, and the result until the terminal entry:
 // a client never sees the verdict before the last byte of output.
+//
+// The readers' wake-up is published in the same round trip and carries the entries just added
+// with the id of the entry before them (`prev`), so a reader that already sent up to `prev` sends
+// them without reading the stream; any other reader reads the stream from where it is.
 const APPEND = new LuaScript(`
 local stream, seen, meta = KEYS[1], KEYS[2], KEYS[3]
 local event_id, kind, data, expected, ttl = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
 local channel = ARGV[6]
 if redis.call('SADD', seen, event_id) == 0 then return 0 end
+local prev = redis.call('HGET', meta, 'last_id') or ''
+local added = {}
+local function add(entry_kind, entry_data)
+  local id = redis.call('XADD', stream, '*', 'kind', entry_kind, 'data', entry_data)
+  added[#added + 1] = { id = id, kind = entry_kind, data = entry_data }
+end
 local function flush()
   local chunks = tonumber(redis.call('HGET', meta, 'chunks') or '0')
   local want = redis.call('HGET', meta, 'expected')
   local pending = redis.call('HGET', meta, 'pending_terminal')
   if pending and want and chunks >= tonumber(want) then
-    redis.call('XADD', stream, '*', 'kind', 'terminal', 'data', pending)
+    add('terminal', pending)
     redis.call('HDEL', meta, 'pending_terminal')
     redis.call('HSET', meta, 'terminal_written', '1')
   end
   local result = redis.call('HGET', meta, 'pending_result')
   if result and redis.call('HGET', meta, 'terminal_written') then
-    redis.call('XADD', stream, '*', 'kind', 'result', 'data', result)
+    add('result', result)
     redis.call('HDEL', meta, 'pending_result')
   end
 end
 if kind == 'output' then
-  redis.call('XADD', stream, '*', 'kind', 'output', 'data', data)
+  add('output', data)
   redis.call('HINCRBY', meta, 'chunks', 1)
 elseif kind == 'terminal' then
   if redis.call('HGET', meta, 'terminal_written') or redis.call('HGET', meta, 'pending_terminal') then
@@ -49,14 +59,58 @@ elseif kind == 'result' then
   if redis.call('HGET', meta, 'result_seen') then return 0 end
   redis.call('HSET', meta, 'result_seen', '1', 'pending_result', data)
 else
-  redis.call('XADD', stream, '*', 'kind', kind, 'data', data)
+  add(kind, data)
 end
 flush()
+if #added > 0 then
+  redis.call('HSET', meta, 'last_id', added[#added].id)
+end
 for _, key in ipairs(KEYS) do redis.call('EXPIRE', key, ttl) end
--- The readers' wake-up, in the same round trip.
-redis.call('PUBLISH', channel, '1')
+if #added > 0 then
+  redis.call('PUBLISH', channel, cjson.encode({ prev = prev, entries = added }))
+end
 return 1
 `);
+
+/**
+ * A wake-up as published by the append script: the entries it added, oldest first, and the id of
+ * the entry before them ('' when they are the first).
+ */
+export interface LogNotification {
+  prev: string;
+  entries: LogEntry[];
+}
+
+/** Parses a wake-up message; null if it is not one (a reader then reads the stream instead). */
+export function parseNotification(message: string): LogNotification | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(message);
+  } catch {
+    return null;
+  }
+  if (typeof value !== 'object' || value === null) return null;
+  const { prev, entries } = value as { prev?: unknown; entries?: unknown };
+  // cjson encodes an empty table as {}, but the script never publishes without entries.
+  if (typeof prev !== 'string' || !Array.isArray(entries)) return null;
+  const parsed: LogEntry[] = [];
+  for (const entry of entries as unknown[]) {
+    const { id, kind, data } = (entry ?? {}) as { id?: unknown; kind?: unknown; data?: unknown };
+    if (!isStreamId(typeof id === 'string' ? id : undefined) || typeof data !== 'string') return null;
+    if (kind !== 'status' && kind !== 'output' && kind !== 'terminal' && kind !== 'result') return null;
+    parsed.push({ id: id as string, kind, data });
+  }
+  return { prev, entries: parsed };
+}
+
+/** Orders Redis stream ids (`ms-seq`). */
+export function compareStreamIds(a: string, b: string): number {
+  const [aMs = 0n, aSeq = 0n] = a.split('-').map(BigInt);
+  const [bMs = 0n, bSeq = 0n] = b.split('-').map(BigInt);
+  if (aMs !== bMs) return aMs < bMs ? -1 : 1;
+  if (aSeq !== bSeq) return aSeq < bSeq ? -1 : 1;
+  return 0;
+}
 
 export interface AppendInput {
   executionId: string;
@@ -86,7 +140,10 @@ export class ExecutionEventLog {
     return [`${base}:stream`, `${base}:seen`, `${base}:meta`];
   }
 
-  /** Appends the event unless already appended and then publishes a wake-up for readers (one script). True if new. */
+  /**
+   * Appends the event unless already appended and publishes a wake-up with the entries it added
+   * (one script; no wake-up when it only held an entry back). True if the event was new.
+   */
   async append(input: AppendInput): Promise<boolean> {
     const added = (await APPEND.run(
       this.redis(),

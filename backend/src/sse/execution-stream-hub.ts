@@ -3,7 +3,8 @@ import { type Component, LifecycleGate } from '../platform/lifecycle/component.j
 import type { Logger } from '../platform/logging/logger.js';
 import type { RedisConnections } from '../platform/redis/redis-connections.js';
 
-type Listener = () => void;
+/** Called with the published message (the log's wake-up: see ExecutionEventLog). */
+type Listener = (message: string) => void;
 
 /**
  * One Redis subscriber per API process, shared by all its SSE connections: a connection watches
@@ -23,8 +24,8 @@ export class ExecutionStreamHub implements Component {
   start(): Promise<void> {
     return this.gate.start(async () => {
       const subscriber = await this.redis.dedicated('sse-subscriber');
-      subscriber.on('message', (channel: string) => {
-        for (const listener of this.listeners.get(channel) ?? []) listener();
+      subscriber.on('message', (channel: string, message: string) => {
+        for (const listener of this.listeners.get(channel) ?? []) listener(message);
       });
       this.subscriber = subscriber;
     });

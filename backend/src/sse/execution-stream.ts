@@ -1,7 +1,12 @@
 import type { Response } from 'express';
 import type { Execution } from '../executions/execution.js';
 import { isTerminal } from '../executions/execution.js';
-import type { ExecutionEventLog, LogEntry } from './execution-event-log.js';
+import {
+  compareStreamIds,
+  parseNotification,
+  type ExecutionEventLog,
+  type LogEntry,
+} from './execution-event-log.js';
 import type { ExecutionStreamHub } from './execution-stream-hub.js';
 
 export interface ExecutionStreamOptions {
@@ -21,6 +26,9 @@ export interface ExecutionStreamOptions {
    */
   poll?: { everyMs: number; graceMs: number };
 }
+
+/** Entries per stream read. */
+const READ_PAGE = 500;
 
 function frame(event: string, data: unknown, id?: string): string {
   const idLine = id === undefined ? '' : `id: ${id}\n`;
@@ -65,19 +73,28 @@ export async function streamExecution(res: Response, options: ExecutionStreamOpt
     }
     res.write(`id: ${entry.id}\nevent: ${entry.kind}\ndata: ${entry.data}\n\n`);
   };
-  // Reads are chained so entries go out once and in order even when wake-ups overlap.
-  const drain = (): Promise<void> => {
+  const sendAll = async (entries: LogEntry[]): Promise<void> => {
+    for (const entry of entries) {
+      if (closed) return;
+      await send(entry);
+      lastId = entry.id;
+    }
+  };
+  // Reads until a short page: what is appended after that comes with its wake-up (the channel is
+  // watched before the first read).
+  const readStream = async (): Promise<void> => {
+    while (!closed) {
+      const entries = await log.readAfter(execution.id, lastId, READ_PAGE);
+      await sendAll(entries);
+      if (entries.length < READ_PAGE) return;
+    }
+  };
+  // Steps are chained so entries go out once and in order even when wake-ups overlap.
+  const serialized = (work: () => Promise<void>): Promise<void> => {
     draining = draining.then(async () => {
+      if (closed) return;
       try {
-        while (!closed) {
-          const entries = await log.readAfter(execution.id, lastId);
-          if (entries.length === 0) return;
-          for (const entry of entries) {
-            if (closed) break;
-            await send(entry);
-            lastId = entry.id;
-          }
-        }
+        await work();
       } catch (err) {
         // The client reconnects with Last-Event-ID and resumes where this stream stopped.
         res.write(frame('error', { detail: `stream interrupted: ${(err as Error).message}` }));
@@ -87,8 +104,22 @@ export async function streamExecution(res: Response, options: ExecutionStreamOpt
     });
     return draining;
   };
-
-  const unwatch = await hub.watch(log.channel(execution.id), () => void drain());
+  const drain = (): Promise<void> => serialized(readStream);
+  // A wake-up carries the entries it announces (consecutive in the stream). Those not sent yet go
+  // out as they are when they follow the last entry sent; after a gap the stream is read instead.
+  const onNotification = (message: string): void => {
+    const notification = parseNotification(message);
+    void serialized(() => {
+      if (notification === null) return readStream();
+      const fresh = notification.entries.filter(
+        (entry) => lastId === undefined || compareStreamIds(entry.id, lastId) > 0,
+      );
+      if (fresh.length === 0) return Promise.resolve();
+      const follows = fresh.length < notification.entries.length || notification.prev === (lastId ?? '');
+      return follows ? sendAll(fresh) : readStream();
+    });
+  };
+  const unwatch = await hub.watch(log.channel(execution.id), onNotification);
   const heartbeat = setInterval(() => res.write(`: keep-alive\n\n`), options.heartbeatMs);
   let terminalSince: number | undefined;
   const poll = options.poll;

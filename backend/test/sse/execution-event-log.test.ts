@@ -1,6 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisConnections } from '../../src/platform/redis/redis-connections.js';
-import { ExecutionEventLog, isStreamId } from '../../src/sse/execution-event-log.js';
+import {
+  compareStreamIds,
+  ExecutionEventLog,
+  isStreamId,
+  parseNotification,
+} from '../../src/sse/execution-event-log.js';
 import { eventually, testLogger } from '../test-logger.js';
 import { testSettings, uniqueSuffix } from '../test-settings.js';
 
@@ -81,15 +86,35 @@ describe('ExecutionEventLog against redis-server', () => {
     expect(isStreamId('abc')).toBe(false);
   });
 
-  it('when an entry is appended, then a wake-up is published on the execution channel', async () => {
+  it('when entries are appended, then each wake-up carries the entries it added and the id before them', async () => {
     const id = `e-${uniqueSuffix()}`;
     const sub = await redis.dedicated('sub');
-    const got: string[] = [];
-    sub.on('message', (channel: string) => got.push(channel));
+    const got: { channel: string; message: string }[] = [];
+    sub.on('message', (channel: string, message: string) => got.push({ channel, message }));
     await sub.subscribe(log.channel(id));
-    await log.append({ executionId: id, eventId: 'x', kind: 'status', data: 'queued' });
-    await eventually(() => (got.length > 0 ? true : undefined), { timeoutMs: 5_000, what: 'the wake-up' });
-    expect(got).toEqual([log.channel(id)]);
+    await log.append({ executionId: id, eventId: 's', kind: 'status', data: 'queued' });
+    // The terminal entry waits for its output chunk: no wake-up for it alone.
+    await log.append({ executionId: id, eventId: 't', kind: 'terminal', data: 'done', outputChunks: 1 });
+    await log.append({ executionId: id, eventId: 'o', kind: 'output', data: 'hi/"é"' });
+    await eventually(() => (got.length >= 2 ? true : undefined), { timeoutMs: 5_000, what: 'two wake-ups' });
+
+    const stored = await log.readAfter(id, undefined);
+    expect(got.every((m) => m.channel === log.channel(id))).toBe(true);
+    const [first, second] = got.map((m) => parseNotification(m.message));
+    expect(first).toEqual({ prev: '', entries: [stored[0]] });
+    // The output chunk released the terminal entry: both in one wake-up, in stream order.
+    expect(second).toEqual({ prev: stored[0]!.id, entries: [stored[1], stored[2]] });
+    expect(stored.map((e) => e.kind)).toEqual(['status', 'output', 'terminal']);
+    expect(got).toHaveLength(2);
     await redis.release(sub);
+  });
+
+  it('when a message is not a wake-up of the log, then parseNotification refuses it', () => {
+    expect(parseNotification('1')).toBeNull();
+    expect(parseNotification('{"prev":"","entries":[{"id":"x","kind":"status","data":"1"}]}')).toBeNull();
+    expect(parseNotification('{"prev":"","entries":[{"id":"1-0","kind":"other","data":"1"}]}')).toBeNull();
+    expect(compareStreamIds('1-10', '1-9')).toBe(1);
+    expect(compareStreamIds('1700000000000-0', '1700000000001-0')).toBe(-1);
+    expect(compareStreamIds('5-5', '5-5')).toBe(0);
   });
 });
