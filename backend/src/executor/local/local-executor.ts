@@ -1,9 +1,7 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { access, chmod, constants, lstat, mkdtemp, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppError } from '../../platform/errors/app-error.js';
@@ -25,6 +23,8 @@ import { classify, type KillReason } from '../verdict.js';
 import { detectCgroups, type CgroupDriver, type CgroupStats, type RunCgroup } from './cgroups.js';
 import { ensureGoCacheSeed } from './go-cache.js';
 import { buildSandboxArgv, type RootEntry, type SandboxTools } from './sandbox-command.js';
+import { SandboxLauncher, SandboxLauncherLostError } from './sandbox-launcher.js';
+import { SANDBOX_STATUS_FD } from './sandbox-launcher-protocol.js';
 
 export interface LocalExecutorOptions {
   logger: Logger;
@@ -36,6 +36,8 @@ export interface LocalExecutorOptions {
   cgroups?: 'auto' | 'off';
   /** uid/gid of the sandbox when the worker runs as root. */
   sandboxUid?: number;
+  /** Starts the sandbox processes; the executor starts and stops it. One of its own by default. */
+  launcher?: SandboxLauncher;
 }
 
 /** Limits of the start-up run that proves each runtime works in the sandbox. */
@@ -48,7 +50,6 @@ const PROBE_LIMITS: ExecutionLimits = {
   maxOutputBytes: 64 * 1024,
 };
 
-const STATUS_FD = 3;
 const CPU_POLL_MS = 25;
 /** After the sandbox process exits, how long to wait for its pipes to drain. */
 const DRAIN_MS = 1000;
@@ -124,9 +125,11 @@ export class LocalExecutor implements ExecutorBackend, Component {
   private readonly inFlight = new Map<string, { abort: AbortController; done: Promise<unknown> }>();
   private readonly uid: number;
   private readonly gid: number;
+  private readonly launcher: SandboxLauncher;
 
   constructor(private readonly options: LocalExecutorOptions) {
     this.logger = options.logger.child({ component: 'local-executor' });
+    this.launcher = options.launcher ?? new SandboxLauncher({ logger: options.logger });
     const root = process.getuid?.() === 0;
     this.uid = root ? (options.sandboxUid ?? 65534) : (process.getuid?.() ?? 65534);
     this.gid = root ? (options.sandboxUid ?? 65534) : (process.getgid?.() ?? 65534);
@@ -199,6 +202,7 @@ export class LocalExecutor implements ExecutorBackend, Component {
     ];
 
     this.detected = this.describeEnforcement();
+    await this.launcher.start();
     await this.loadRuntimes();
     this.logger.info(
       {
@@ -288,6 +292,7 @@ export class LocalExecutor implements ExecutorBackend, Component {
   private async doStop(): Promise<void> {
     for (const run of this.inFlight.values()) run.abort.abort();
     await Promise.allSettled([...this.inFlight.values()].map((run) => run.done));
+    await this.launcher.stop();
     await this.cgroups?.close();
     if (this.stateDir) await rm(this.stateDir, { recursive: true, force: true });
     this.logger.info('local executor stopped');
@@ -405,7 +410,7 @@ export class LocalExecutor implements ExecutorBackend, Component {
         env: spec.env,
         command: spec.command,
         args: request.args ?? [],
-        statusFd: STATUS_FD,
+        statusFd: SANDBOX_STATUS_FD,
       });
       return await this.supervise({
         file,
@@ -442,31 +447,19 @@ export class LocalExecutor implements ExecutorBackend, Component {
   }): Promise<ExecutionOutcome> {
     const { request, sink, cap, cgroup, log } = ctx;
     const { limits } = request;
-    const child = spawn(ctx.file, ctx.args, {
-      // Nothing of the worker's environment (SECRET_KEY, MONGO_PASSWORD…) reaches the launcher.
-      env: { PATH: '/usr/bin:/bin' },
-      stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
-      detached: true,
-    });
+    // Spawned by the launcher process: a fork from this (large) process would block the event loop.
+    const child = this.launcher.launch({ file: ctx.file, args: ctx.args, stdin: request.stdin ?? '' });
     let killReason: KillReason | undefined;
     let killing: Promise<unknown> = Promise.resolve();
     const kill = (reason: KillReason): void => {
       killReason ??= reason;
-      if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
-        try {
-          process.kill(-child.pid, 'SIGKILL');
-        } catch {
-          // Already gone.
-        }
-      }
+      child.kill();
       if (cgroup) killing = cgroup.killAll();
     };
 
     let status = '';
     let startedReported = false;
-    const statusStream = child.stdio[STATUS_FD] as Readable;
-    statusStream.setEncoding('utf8');
-    statusStream.on('data', (text: string) => {
+    child.on('status', (text) => {
       status += text;
       const pid = /"child-pid":\s*(\d+)/.exec(status)?.[1];
       if (pid && !startedReported) {
@@ -474,22 +467,19 @@ export class LocalExecutor implements ExecutorBackend, Component {
         sink.started({ pid: Number(pid) });
       }
     });
-    statusStream.on('error', () => undefined);
 
     const onData = (stream: OutputStream) => (chunk: Buffer) => {
       const { pass, crossed } = cap.accept(stream, chunk);
       if (pass) sink.output(stream, pass);
       if (crossed) kill('output_limit');
     };
-    child.stdout.on('data', onData('stdout'));
-    child.stderr.on('data', onData('stderr'));
-    const stdin = child.stdin;
-    // The program may exit (or close stdin) before reading all of it.
-    stdin.on('error', () => undefined);
-    stdin.end(request.stdin ?? '');
+    child.on('stdout', onData('stdout'));
+    child.on('stderr', onData('stderr'));
 
     const onAbort = () => kill('cancelled');
     ctx.signal.addEventListener('abort', onAbort, { once: true });
+    // Aborted while the run was being set up: the listener above would never fire.
+    if (ctx.signal.aborted) onAbort();
     const wallTimer = setTimeout(() => kill('timeout'), limits.wallSeconds * 1000);
     const cpuTimer = cgroup
       ? setInterval(() => {
@@ -502,6 +492,7 @@ export class LocalExecutor implements ExecutorBackend, Component {
         }, CPU_POLL_MS)
       : undefined;
 
+    // A spawn failure, or the launcher lost mid-run (SandboxLauncherLostError).
     let spawnError: Error | undefined;
     const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => {
       child.once('exit', (code, signalName) => resolve([code, signalName]));
@@ -519,13 +510,14 @@ export class LocalExecutor implements ExecutorBackend, Component {
       if (cgroup) await cgroup.killAll();
       await killing;
       await Promise.race([closed, sleep(DRAIN_MS)]);
-      for (const stream of [child.stdout, child.stderr, statusStream]) stream?.destroy();
+      child.release();
 
       const stats = cgroup ? await cgroup.stats() : { ...EMPTY_STATS };
       const exitMatch = /"exit-code":\s*(\d+)/.exec(status)?.[1];
       const started = /"child-pid"/.test(status);
       let setupError: string | undefined;
-      if (spawnError) setupError = `cannot start the sandbox: ${spawnError.message}`;
+      if (spawnError instanceof SandboxLauncherLostError) setupError = spawnError.message;
+      else if (spawnError) setupError = `cannot start the sandbox: ${spawnError.message}`;
       else if (!started && killReason === undefined) {
         setupError =
           code === 125
@@ -558,6 +550,7 @@ export class LocalExecutor implements ExecutorBackend, Component {
       clearTimeout(wallTimer);
       clearInterval(cpuTimer);
       ctx.signal.removeEventListener('abort', onAbort);
+      child.release();
     }
   }
 }

@@ -1,0 +1,25 @@
+// The IPC messages between the worker and its sandbox launcher process. Only types and constants:
+// the launcher imports this file, and it must stay free of anything that grows its memory.
+
+/** fd of each sandbox on which bwrap writes its JSON status (child pid, exit code). */
+export const SANDBOX_STATUS_FD = 3;
+
+/** Worker → launcher. `id` names one sandbox process for its whole life. */
+export type LauncherRequest =
+  | { type: 'launch'; id: number; file: string; args: string[]; stdin: string }
+  /** SIGKILL the sandbox's process group, unless it has already exited. */
+  | { type: 'kill'; id: number }
+  /** The worker is done with the run: stop reading its pipes and forget it. */
+  | { type: 'release'; id: number };
+
+/** Launcher → worker, in the order the launcher observed them. */
+export type LauncherEvent =
+  | { type: 'ready'; pid: number }
+  | { type: 'spawn'; id: number; pid: number }
+  | { type: 'output'; id: number; stream: 'stdout' | 'stderr'; chunk: Buffer }
+  | { type: 'status'; id: number; text: string }
+  | { type: 'exit'; id: number; code: number | null; signal: NodeJS.Signals | null }
+  /** The sandbox could not be started (spawn failed): no exit follows. */
+  | { type: 'error'; id: number; message: string }
+  /** The process exited and all its pipes are closed: nothing more comes for this id. */
+  | { type: 'close'; id: number };
