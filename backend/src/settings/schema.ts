@@ -192,6 +192,12 @@ export const settingKeys = {
     description:
       'Commit processed offsets in the background (true) or synchronously after each batch (false); only offsets whose work finished are ever committed',
   }),
+  KAFKA_AUTO_COMMIT_INTERVAL_MS: int(200, {
+    section: kafka,
+    min: 1,
+    description:
+      'With KAFKA_ENABLE_AUTO_COMMIT, least time between two background offset commits of a consumer; a crash delivers up to about this much of handled messages again',
+  }),
   KAFKA_SESSION_TIMEOUT_MS: int(45000, {
     section: kafka,
     min: 1000,

@@ -44,7 +44,7 @@ describe('ConsumerRunner delivery and commits', () => {
     await test.waitForCommittedOffset(2);
   });
 
-  it('when auto-commit is on, then handled offsets are committed by kafkajs', async () => {
+  it('when auto-commit is on, then handled offsets are committed in the background', async () => {
     test = new KafkaTest({ INTEGR8SCODE_KAFKA_ENABLE_AUTO_COMMIT: 'true' });
     const producer = await test.setUp();
     const handled: string[] = [];

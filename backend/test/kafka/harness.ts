@@ -1,4 +1,4 @@
-import type { Admin, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
+import type { Admin, ConsumerConfig, IHeaders, Kafka, KafkaMessage, TopicOffsets } from 'kafkajs';
 import { z } from 'zod';
 import { defineEvents, EventCatalog, type EventOf } from '../../src/events/catalog.js';
 import type { Logger } from '../../src/platform/logging/logger.js';
@@ -135,6 +135,25 @@ export class KafkaTest {
     return Number(offsets.find((p) => p.partition === 0)?.high ?? 0);
   }
 
+  /** The group's committed offset of every partition of `topic` (-1: nothing committed). */
+  async committedOffsets(topic = this.topic): Promise<Map<number, number>> {
+    const [result] = await this.connectedAdmin().fetchOffsets({ groupId: this.groupId, topics: [topic] });
+    return new Map((result?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
+  }
+
+  /** Offset the next message of each partition of `topic` will get. */
+  async endOffsets(topic = this.topic): Promise<Map<number, number>> {
+    const offsets = await this.connectedAdmin().fetchTopicOffsets(topic);
+    return new Map(offsets.map((p) => [p.partition, Number(p.high)]));
+  }
+
+  /** How many members the group has, once it is stable (undefined while it rebalances). */
+  async stableGroupSize(): Promise<number | undefined> {
+    const { groups } = await this.connectedAdmin().describeGroups([this.groupId]);
+    const group = groups[0];
+    return group?.state === 'Stable' ? group.members.length : undefined;
+  }
+
   async waitForCommittedOffset(offset: number, topic = this.topic): Promise<void> {
     await eventually(async () => ((await this.committedOffset(topic)) === offset ? true : undefined), {
       what: `committed offset ${offset} on ${topic}`,
@@ -170,6 +189,29 @@ export class KafkaTest {
     if (this.admin === undefined) throw new Error('KafkaTest.setUp() was not called');
     return this.admin;
   }
+}
+
+/** One successful OffsetCommit, as kafkajs reports it (consumer.events.COMMIT_OFFSETS). */
+export interface RecordedCommit {
+  at: number;
+  topics: TopicOffsets[];
+}
+
+/**
+ * The same Kafka client, except that every consumer it creates records its successful
+ * OffsetCommit requests into `commits` (the runner creates its consumer itself).
+ */
+export function recordingCommits(kafka: Kafka): { kafka: Kafka; commits: RecordedCommit[] } {
+  const commits: RecordedCommit[] = [];
+  const recording = Object.create(kafka) as Kafka;
+  recording.consumer = (config: ConsumerConfig) => {
+    const consumer = kafka.consumer(config);
+    consumer.on(consumer.events.COMMIT_OFFSETS, (event) => {
+      commits.push({ at: Date.now(), topics: event.payload.topics });
+    });
+    return consumer;
+  };
+  return { kafka: recording, commits };
 }
 
 export interface RecordedMessage {

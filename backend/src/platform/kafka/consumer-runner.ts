@@ -1,20 +1,32 @@
 /**
  * Runs typed event handlers on Kafka topics, at least once.
  *
- * Commits. A message's offset is resolved only after its handler returned `done`, or after the
- * message was written to the dead-letter topic (failed validation, `invalid` outcome, retries
- * exhausted). A message whose backoff wait was cut short by stop(), or whose dead-letter write
- * failed, stays unresolved: kafkajs fetches again from the first unresolved offset, so it is
- * delivered again (verified in test/kafka/kafkajs-refetch.test.ts).
- * - KAFKA_ENABLE_AUTO_COMMIT=true: kafkajs `autoCommit`. It commits the resolved offsets when each
- *   eachBatch call ends, before a rebalance and on stop; it never commits unresolved ones.
- * - KAFKA_ENABLE_AUTO_COMMIT=false: `autoCommit: false`, and this runner commits the resolved
- *   offsets itself (commitOffsetsIfNecessary with explicit offsets) when each eachBatch call ends,
- *   including the call cut short by stop().
- * - In both modes the resolved offsets are also committed before a retry backoff wait, so a
- *   message being retried does not hold back the commits of the messages before it.
- * Either way a crash between a handler's work and the commit delivers the message again, so
- * handlers must be idempotent by event_id.
+ * Commits. Only the offset of a message whose handler returned `done`, or that was written to the
+ * dead-letter topic (failed validation, `invalid` outcome, retries exhausted), is committed, and a
+ * partition's messages are handled in order, so a commit never passes an unfinished message. A
+ * message whose backoff wait was cut short by stop(), or whose dead-letter write failed, stays
+ * unresolved: kafkajs fetches again from the first unresolved offset, so it is delivered again
+ * (verified in test/kafka/kafkajs-refetch.test.ts). kafkajs runs with `autoCommit: false` (its
+ * autoCommit sends an OffsetCommit after every eachBatch call, before the next fetch); this runner
+ * commits through an OffsetCommitter: one OffsetCommit in flight at a time, carrying the latest
+ * handled offset of every partition that moved since the previous one.
+ * - KAFKA_ENABLE_AUTO_COMMIT=true: in the background, not awaited by eachBatch, at most once per
+ *   KAFKA_AUTO_COMMIT_INTERVAL_MS, within about one interval after a message was handled (plus a
+ *   commit still in flight); the Java client's enable.auto.commit with auto.commit.interval.ms. Default 200 ms: at most 5 commit
+ *   round trips a second per consumer however many events, against redelivering at most ~200 ms
+ *   of handled messages after a crash.
+ * - KAFKA_ENABLE_AUTO_COMMIT=false: awaited at the end of each eachBatch call, including the call
+ *   cut short by stop().
+ * - In both modes also awaited before a retry backoff wait (a message being retried does not hold
+ *   back the commits of the messages before it) and by stop() before leaving the group; and, best
+ *   effort, when kafkajs starts rejoining for a rebalance.
+ * Rebalances. A commit refused because this member's generation is over (rebalance in progress,
+ * illegal generation, unknown member) is dropped with a debug log: the partition's next owner gets
+ * those messages again. Offsets of partitions a rejoin (GROUP_JOIN) took away are dropped, never
+ * committed later. Other commit failures keep the offsets for the next commit (background: after
+ * the interval; awaited commits throw, as kafkajs' own commits would).
+ * So a crash delivers again what was handled since the last commit: up to about one interval of
+ * messages with auto commit, the current batch without; handlers must be idempotent by event_id.
  *
  * Batches. eachBatch (eachBatchAutoResolve off) handles at most KAFKA_MAX_POLL_RECORDS messages
  * per call and returns; the rest of the fetched batch is fetched again, never skipped.
@@ -26,8 +38,8 @@
  * `retries_exhausted`; `invalid` and messages failing validation are dead-lettered at once.
  *
  * stop(): abort the handlers' signal (backoff waits end at once; their message is not committed),
- * let kafkajs finish the in-flight eachBatch call, commit what finished, leave the group and
- * disconnect, all within `stopTimeoutMs`.
+ * commit what finished, let kafkajs finish the in-flight eachBatch call (which commits what it
+ * finished), leave the group and disconnect, all within `stopTimeoutMs`.
  */
 import { context, propagation, ROOT_CONTEXT } from '@opentelemetry/api';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
@@ -45,6 +57,7 @@ import { backoffDelay, sleepUnlessAborted, type BackoffPolicy } from './backoff.
 import { deadLetterMessage, type DeadLetterReason, type DeadLetterSink } from './dead-letter.js';
 import type { AnyEventHandler, EventHandlers, HandlerContext, HandlerOutcome } from './handler.js';
 import { decodeHeaders } from './headers.js';
+import { OffsetCommitter } from './offset-committer.js';
 import { deadLetterTopic } from './topics.js';
 
 export type ConsumerRunnerSettings = Pick<
@@ -52,6 +65,7 @@ export type ConsumerRunnerSettings = Pick<
   | 'KAFKA_CONSUMER_GROUP_ID'
   | 'KAFKA_AUTO_OFFSET_RESET'
   | 'KAFKA_ENABLE_AUTO_COMMIT'
+  | 'KAFKA_AUTO_COMMIT_INTERVAL_MS'
   | 'KAFKA_SESSION_TIMEOUT_MS'
   | 'KAFKA_HEARTBEAT_INTERVAL_MS'
   | 'KAFKA_MAX_POLL_RECORDS'
@@ -87,6 +101,7 @@ type Disposition = 'commit' | 'keep';
 interface Session {
   consumer: Consumer;
   abort: AbortController;
+  committer: OffsetCommitter;
 }
 
 interface MessageLocation {
@@ -184,6 +199,22 @@ export class ConsumerRunner<D extends EventDefinitions> {
       );
     });
     const abort = new AbortController();
+    const committer = new OffsetCommitter({
+      backgroundIntervalMs: this.settings.KAFKA_ENABLE_AUTO_COMMIT
+        ? this.settings.KAFKA_AUTO_COMMIT_INTERVAL_MS
+        : undefined,
+      logger: this.logger,
+    });
+    consumer.on(consumer.events.GROUP_JOIN, (event) => committer.assign(event.payload.memberAssignment));
+    // Emitted before kafkajs rejoins: offsets committed now still count for the partitions being given up.
+    consumer.on(consumer.events.REBALANCING, () => {
+      committer.flush().catch((err: unknown) => {
+        this.logger.debug(
+          { err },
+          'offset commit before a rebalance failed; those messages will be delivered again',
+        );
+      });
+    });
     try {
       await consumer.connect();
       await consumer.subscribe({
@@ -191,17 +222,18 @@ export class ConsumerRunner<D extends EventDefinitions> {
         fromBeginning: this.settings.KAFKA_AUTO_OFFSET_RESET === 'earliest',
       });
       await consumer.run({
-        autoCommit: this.settings.KAFKA_ENABLE_AUTO_COMMIT,
+        autoCommit: false,
         eachBatchAutoResolve: false,
         partitionsConsumedConcurrently: this.partitionsConsumedConcurrently,
-        eachBatch: (payload) => this.handleBatch(payload, abort.signal),
+        eachBatch: (payload) => this.handleBatch(payload, abort.signal, committer),
       });
     } catch (err) {
+      committer.close();
       await consumer.disconnect().catch(() => undefined);
       throw err;
     }
     this.logger.info({ topics: this.topics }, 'consumer started');
-    return { consumer, abort };
+    return { consumer, abort, committer };
   }
 
   private async shutdown(starting: Promise<Session>): Promise<void> {
@@ -213,11 +245,19 @@ export class ConsumerRunner<D extends EventDefinitions> {
     const timedOut = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), this.stopTimeoutMs);
     });
+    const stopped = async () => {
+      // Offsets handled while no eachBatch call runs; kafkajs leaves the group right after the last call ends.
+      await session.committer.flush().catch((err: unknown) => {
+        this.logger.error(
+          { err },
+          'offset commit on stop failed; messages since the last commit will be delivered again',
+        );
+      });
+      await session.consumer.disconnect();
+      return 'stopped' as const;
+    };
     try {
-      const result = await Promise.race([
-        session.consumer.disconnect().then(() => 'stopped' as const),
-        timedOut,
-      ]);
+      const result = await Promise.race([stopped(), timedOut]);
       if (result === 'timeout') {
         this.logger.error(
           { timeout_ms: this.stopTimeoutMs },
@@ -230,13 +270,23 @@ export class ConsumerRunner<D extends EventDefinitions> {
       this.logger.error({ err }, 'consumer failed to disconnect cleanly');
     } finally {
       clearTimeout(timer);
+      session.committer.close();
     }
   }
 
-  private async handleBatch(payload: EachBatchPayload, signal: AbortSignal): Promise<void> {
+  private async handleBatch(
+    payload: EachBatchPayload,
+    signal: AbortSignal,
+    committer: OffsetCommitter,
+  ): Promise<void> {
     const { batch } = payload;
     const heartbeat = () => payload.heartbeat();
-    const commitFinished = () => payload.commitOffsetsIfNecessary(payload.uncommittedOffsets());
+    // Not consumer.commitOffsets(): it does nothing once kafkajs is stopping, and stop() commits then.
+    // The payload's function sends the OffsetCommit with the group's current generation, also
+    // after this eachBatch call has returned (kafkajs 2.2.4 runner.js processEachBatch).
+    committer.useCommit((offsets) => payload.commitOffsetsIfNecessary(offsets));
+    const commitFinished = () => committer.flush();
+    const lastMessage = batch.messages.at(-1);
     try {
       for (const message of batch.messages.slice(0, this.settings.KAFKA_MAX_POLL_RECORDS)) {
         if (!payload.isRunning() || payload.isStale() || signal.aborted) break;
@@ -246,10 +296,14 @@ export class ConsumerRunner<D extends EventDefinitions> {
         );
         if (disposition === 'keep') break;
         payload.resolveOffset(message.offset);
+        // Like kafkajs' resolveOffset: past the batch's last message also skips trailing control records.
+        const handled = message === lastMessage ? batch.lastOffset() : message.offset;
+        committer.track(batch.topic, batch.partition, String(BigInt(handled) + 1n));
         await heartbeat();
       }
     } finally {
-      if (!this.settings.KAFKA_ENABLE_AUTO_COMMIT) await commitFinished();
+      const stopping = signal.aborted || !payload.isRunning();
+      if (!this.settings.KAFKA_ENABLE_AUTO_COMMIT || stopping) await commitFinished();
     }
   }
 
