@@ -3,7 +3,7 @@ import { node } from '@opentelemetry/sdk-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AppError } from '../../src/platform/errors/app-error.js';
 import { outcome } from '../../src/platform/kafka/handler.js';
-import { KafkaTest, waitForLength } from './harness.js';
+import { KafkaTest, waitForLength, type OrderPlaced } from './harness.js';
 
 describe('EventProducer', () => {
   let test: KafkaTest;
@@ -47,6 +47,47 @@ describe('EventProducer', () => {
       event_id: event.event_id,
       correlation_id: 'o-7',
     });
+  });
+
+  it('when many events are published at once, then they go out in fewer requests, each call resolving, in call order', async () => {
+    test = new KafkaTest();
+    const producer = await test.setUp();
+    const messages = await test.record(test.topic);
+    const before = producer.requestsSent;
+
+    // One key, so one partition: its order is the order of the calls.
+    const events = Array.from({ length: 40 }, (_, i) => ({ ...test.orderPlaced('o-same', i + 1) }));
+    await Promise.all(events.map((event) => producer.publish(event)));
+
+    const requests = producer.requestsSent - before;
+    expect(requests).toBeGreaterThanOrEqual(2);
+    expect(requests).toBeLessThan(events.length / 2);
+    await waitForLength(messages, events.length, 'messages');
+    expect(
+      messages.map((m) => (JSON.parse(m.value?.toString() ?? '') as OrderPlaced).payload.quantity),
+    ).toEqual(events.map((e) => e.payload.quantity));
+  });
+
+  it('when one coalesced call cannot be written, then only that call fails and the others land', async () => {
+    test = new KafkaTest();
+    const producer = await test.setUp();
+    const messages = await test.record(test.topic);
+    // Above the broker's message.max.bytes (1 MiB by default): the broker refuses it. The bulk
+    // is in the payload only (kafkajs encodes megabyte keys and headers very slowly).
+    const placed = test.orderPlaced('o-big');
+    const tooBig = { ...placed, payload: { ...placed.payload, order_id: 'x'.repeat(2 * 1024 * 1024) } };
+
+    const first = producer.publish(test.orderPlaced('o-1'));
+    const big = producer.publish(tooBig).then(
+      () => 'sent',
+      (err: unknown) => err,
+    );
+    const after = producer.publish(test.orderPlaced('o-2'));
+    await first;
+    await after;
+    expect(await big).toBeInstanceOf(Error);
+    await waitForLength(messages, 2, 'messages');
+    expect(messages.map((m) => m.key)).toEqual(['o-1', 'o-2']);
   });
 
   it('when a span is active while publishing, then traceparent carries it and the handler runs in that trace', async () => {

@@ -1,5 +1,5 @@
 import { context, propagation } from '@opentelemetry/api';
-import { Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
+import { Partitioners, type Kafka, type Message, type Producer, type TopicMessages } from 'kafkajs';
 import type { AnyEventOf, EventCatalog, EventDefinitions } from '../../events/catalog.js';
 import { AppError } from '../errors/app-error.js';
 import type { Logger } from '../logging/logger.js';
@@ -14,10 +14,23 @@ export interface EventProducerOptions<D extends EventDefinitions> {
 /** All in-sync replicas must have the write: a published event survives a broker loss. */
 const ACKS_ALL = -1;
 
+/** Messages of one publish call, and how to tell its caller the outcome. */
+interface PendingSend {
+  topicMessages: TopicMessages[];
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
 /**
  * Publishes catalog events: validated before anything is sent, JSON value, key = aggregate_id
  * (one aggregate stays on one partition, so its events keep their order), idempotent producer
  * with one request in flight (no duplicates or reordering from producer retries).
+ *
+ * Coalescing. While a produce request is in flight, later publish calls wait and then go out
+ * together in the next request, in call order; each call resolves when the request carrying it
+ * is acknowledged (and all of them fail with it). Under concurrency this turns one request per
+ * call into one per round trip, and it costs nothing to a lone caller: with nothing in flight a
+ * call is sent at once.
  */
 export class EventProducer<D extends EventDefinitions> implements DeadLetterSink {
   readonly name = 'event-producer';
@@ -27,6 +40,9 @@ export class EventProducer<D extends EventDefinitions> implements DeadLetterSink
   private producer: Producer | undefined;
   private starting: Promise<Producer> | undefined;
   private stopping: Promise<void> | undefined;
+  private queued: PendingSend[] = [];
+  private sending = false;
+  private produceRequests = 0;
 
   constructor(options: EventProducerOptions<D>) {
     this.kafka = options.kafka;
@@ -59,6 +75,11 @@ export class EventProducer<D extends EventDefinitions> implements DeadLetterSink
     return this.stopping;
   }
 
+  /** Produce requests sent so far (after coalescing; retries inside kafkajs not counted). */
+  get requestsSent(): number {
+    return this.produceRequests;
+  }
+
   async publish(event: AnyEventOf<D>): Promise<void> {
     await this.publishMany([event]);
   }
@@ -73,10 +94,47 @@ export class EventProducer<D extends EventDefinitions> implements DeadLetterSink
       messagesByTopic.set(topic, messages);
     }
     if (messagesByTopic.size === 0) return;
-    await this.connected().sendBatch({
-      acks: ACKS_ALL,
-      topicMessages: [...messagesByTopic].map(([topic, messages]) => ({ topic, messages })),
+    const producer = this.connected();
+    const topicMessages = [...messagesByTopic].map(([topic, messages]) => ({ topic, messages }));
+    await new Promise<void>((resolve, reject) => {
+      this.queued.push({ topicMessages, resolve, reject });
+      if (!this.sending) void this.sendQueued(producer);
     });
+  }
+
+  private async sendEach(producer: Producer, batch: readonly PendingSend[]): Promise<void> {
+    for (const pending of batch) {
+      try {
+        this.produceRequests += 1;
+        await producer.sendBatch({ acks: ACKS_ALL, topicMessages: pending.topicMessages });
+        pending.resolve();
+      } catch (err) {
+        pending.reject(err);
+      }
+    }
+  }
+
+  /** Sends everything queued in one request, then again for what queued meanwhile. */
+  private async sendQueued(producer: Producer): Promise<void> {
+    this.sending = true;
+    try {
+      while (this.queued.length > 0) {
+        const batch = this.queued;
+        this.queued = [];
+        try {
+          this.produceRequests += 1;
+          await producer.sendBatch({ acks: ACKS_ALL, topicMessages: mergeTopicMessages(batch) });
+          for (const pending of batch) pending.resolve();
+        } catch (err) {
+          if (batch.length === 1) batch[0]!.reject(err);
+          // One caller's message (too large, say) must not fail the others: each goes again alone.
+          // What already landed may land twice; consumers dedupe by event_id.
+          else await this.sendEach(producer, batch);
+        }
+      }
+    } finally {
+      this.sending = false;
+    }
   }
 
   async sendDeadLetter(topic: string, message: DeadLetterMessage): Promise<void> {
@@ -127,4 +185,17 @@ export class EventProducer<D extends EventDefinitions> implements DeadLetterSink
     this.logger.info('producer started');
     return producer;
   }
+}
+
+/** One request's topics, each with its messages in call order. */
+function mergeTopicMessages(batch: readonly PendingSend[]): TopicMessages[] {
+  const byTopic = new Map<string, Message[]>();
+  for (const { topicMessages } of batch) {
+    for (const { topic, messages } of topicMessages) {
+      const list = byTopic.get(topic);
+      if (list) list.push(...messages);
+      else byTopic.set(topic, [...messages]);
+    }
+  }
+  return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
 }
