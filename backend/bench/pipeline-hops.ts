@@ -65,6 +65,9 @@ async function main(): Promise<void> {
   const system = new SystemUnderTest({
     INTEGR8SCODE_MAX_CONCURRENT_EXECUTIONS: '16',
     INTEGR8SCODE_RATE_LIMIT_ENABLED: 'false',
+    // config.toml's commit mode (config.test.toml commits per batch, for its tests).
+    INTEGR8SCODE_KAFKA_ENABLE_AUTO_COMMIT: 'true',
+    INTEGR8SCODE_KAFKA_AUTO_COMMIT_INTERVAL_MS: '200',
     ...(process.env.HOPS_LOG_LEVEL ? { INTEGR8SCODE_LOG_LEVEL: process.env.HOPS_LOG_LEVEL } : {}),
   });
   const client = new Map<string, ClientTimes>();

@@ -24,7 +24,12 @@ const SCRIPT = 'import time\nprint("start", flush=True)\ntime.sleep(0.7)\nprint(
  * reaches exactly one terminal state: none lost, none stuck, none with two verdicts or results.
  */
 async function crashMidBatch(victim: Exclude<ProcessName, 'api'>): Promise<ResultView[]> {
-  system = new SystemUnderTest();
+  // The production commit mode (config.toml): offsets committed in the background, so a kill -9
+  // leaves more handled-but-uncommitted messages to be delivered again than per-batch commits do.
+  system = new SystemUnderTest({
+    INTEGR8SCODE_KAFKA_ENABLE_AUTO_COMMIT: 'true',
+    INTEGR8SCODE_KAFKA_AUTO_COMMIT_INTERVAL_MS: '200',
+  });
   await system.startAll();
   const client = await signUp(system.apiUrl());
   await waitForRuntimes(client);
