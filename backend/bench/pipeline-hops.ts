@@ -18,7 +18,7 @@
  * RUNS defaults to 50; BENCH_RUNS overrides it.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { findBaseDir } from '../src/settings/settings.js';
@@ -37,6 +37,17 @@ function cpuOf(pid: number): { own: number; children: number } {
     return { own: (n(14) + n(15)) / TICK, children: (n(16) + n(17)) / TICK };
   } catch {
     return { own: NaN, children: NaN };
+  }
+}
+
+/** Direct children of a process (e.g. the worker's sandbox launcher). */
+function childPids(pid: number): number[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`).flatMap((task) =>
+      readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean).map(Number),
+    );
+  } catch {
+    return [];
   }
 }
 
@@ -105,6 +116,9 @@ async function main(): Promise<void> {
     const pids: Record<string, number> = {};
     for (const label of ['api', 'saga-orchestrator', 'k8s-worker', 'result-processor'])
       pids[label] = system.process(label).child.pid!;
+    // The sandboxes are the launcher's children: its "children" column is the sandboxes' CPU.
+    const launcher = childPids(pids['k8s-worker']!)[0];
+    if (launcher !== undefined) pids['sandbox-launcher'] = launcher;
     for (const service of ['kafka', 'mongo', 'redis']) pids[service] = serverPid(service);
     pids.bench = process.pid;
     const idleFrom = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, cpuOf(pid)]));
@@ -130,16 +144,19 @@ async function main(): Promise<void> {
     );
     console.log('process              own ms/exec   children ms/exec   idle ms/s');
     let sum = 0;
+    let sumChildren = 0;
     for (const [k, pid] of Object.entries(pids)) {
       const a = cpuOf(pid);
       const own = ((a.own - before[k]!.own) / total) * 1000;
       const ch = ((a.children - before[k]!.children) / total) * 1000;
       sum += own + ch;
+      sumChildren += ch;
       console.log(
         `${k.padEnd(20)} ${fmt(own).padStart(11)} ${fmt(ch).padStart(18)} ${fmt(idle[k]!).padStart(11)}`,
       );
     }
     console.log(`${'sum'.padEnd(20)} ${fmt(sum).padStart(11)}`);
+    console.log(`${'sum without children'.padEnd(20)} ${fmt(sum - sumChildren).padStart(11)}`);
 
     // Every event of this system, from Kafka: envelope timestamps per execution.
     const kafka = new Kafka({ brokers: ['127.0.0.1:19092'], logLevel: logLevel.NOTHING });

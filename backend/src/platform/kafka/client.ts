@@ -1,4 +1,6 @@
-import { Kafka, logLevel, type LogEntry, type logCreator } from 'kafkajs';
+import { connect as netConnect, isIP } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import { Kafka, logLevel, type ISocketFactory, type LogEntry, type logCreator } from 'kafkajs';
 import type { Settings } from '../../settings/settings.js';
 import type { Logger } from '../logging/logger.js';
 import { fixKafkajsRequestQueue } from './request-queue-fix.js';
@@ -18,8 +20,25 @@ export function createKafka(settings: KafkaClientSettings, logger: Logger): Kafk
     requestTimeout: settings.KAFKA_REQUEST_TIMEOUT_MS,
     logLevel: kafkaLogLevelFor(kafkaLogger),
     logCreator: kafkaLogCreator(kafkaLogger),
+    socketFactory: noDelaySocketFactory,
   });
 }
+
+/**
+ * kafkajs's own socket factory leaves Nagle's algorithm on. A consumer's connection carries a
+ * long-poll fetch the broker does not answer (nor, for up to ~40 ms, acknowledge) until data
+ * arrives; a heartbeat or offset commit written meanwhile is then held back by Nagle until that
+ * delayed ACK. Small requests must go out at once, as the broker's own sockets do (TCP_NODELAY).
+ */
+export const noDelaySocketFactory: ISocketFactory = ({ host, port, ssl, onConnect }) => {
+  const socket = ssl
+    ? tlsConnect({ host, port, ...(isIP(host) ? {} : { servername: host }), ...ssl }, onConnect)
+    : netConnect({ host, port }, onConnect);
+  socket.setNoDelay(true);
+  // kafkajs's factory keeps connections alive the same way.
+  socket.setKeepAlive(true, 60_000);
+  return socket;
+};
 
 export function parseBrokers(list: string): string[] {
   return list
