@@ -72,9 +72,7 @@ export function resultWithoutOutput(
   };
 }
 
-export function requestPayload(
-  execution: Execution,
-): PayloadInputOf<PlatformEventDefinitions, 'execution_requested'> {
+export function requestPayload(execution: Execution): RequestedExecution {
   return {
     execution_id: execution.id,
     user_id: execution.userId,
@@ -88,11 +86,14 @@ export function requestPayload(
   };
 }
 
+/** What an execution_requested event says about the execution: all a pod command needs. */
+export type RequestedExecution = PayloadInputOf<PlatformEventDefinitions, 'execution_requested'>;
+
 export function createPodCommandPayload(
-  execution: Execution,
+  requested: RequestedExecution,
 ): PayloadInputOf<PlatformEventDefinitions, 'create_pod_command'> {
-  const { priority: _priority, ...request } = requestPayload(execution);
-  return { ...request, saga_id: execution.id };
+  const { priority: _priority, ...request } = requested;
+  return { ...request, saga_id: requested.execution_id };
 }
 
 /**

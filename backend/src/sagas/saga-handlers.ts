@@ -1,6 +1,6 @@
 import type { PlatformEventDefinitions, PlatformEventOf, TerminalEventType } from '../events/definitions.js';
 import type { ExecutionRepository } from '../executions/execution-repository.js';
-import { isTerminal, type Execution } from '../executions/execution.js';
+import { isTerminal } from '../executions/execution.js';
 import {
   outcome,
   type EventHandlers,
@@ -8,7 +8,11 @@ import {
   type HandlerOutcome,
 } from '../platform/kafka/handler.js';
 import type { ExecutionQueue } from '../queue/execution-queue.js';
-import { resultWithoutOutput, type ExecutionEvents } from '../executions/execution-events.js';
+import {
+  resultWithoutOutput,
+  type ExecutionEvents,
+  type RequestedExecution,
+} from '../executions/execution-events.js';
 import { sagaStateForVerdict, step } from './saga.js';
 import type { SagaRepository } from './saga-repository.js';
 
@@ -18,16 +22,20 @@ export interface SagaHandlerDeps {
   sagas: SagaRepository;
   events: ExecutionEvents;
   /**
-   * Runs the scheduler now (a slot may be claimable). `justQueued`: the execution as read right
-   * before it was queued, which the scheduler may use instead of reading it again.
+   * Runs the scheduler now (a slot may be claimable). `justQueued`: the request of the execution
+   * just queued, which the scheduler may use instead of reading the execution from Mongo.
    */
-  wakeScheduler: (justQueued?: Execution) => void;
+  wakeScheduler: (justQueued?: RequestedExecution) => void;
 }
 
 /**
  * execution_requested: create the saga, queue the execution, announce it. Idempotent by
  * execution id: a redelivery finds the saga and re-runs only steps that are themselves idempotent
  * (enqueue skips an execution already queued or running; execution_queued may repeat).
+ *
+ * The execution is not read from Mongo: the API stored it before publishing this event (which
+ * carries everything a pod command needs), and an execution that ended or was cancelled before
+ * its request got here has a final saga already, which stops it below.
  */
 export async function onExecutionRequested(
   deps: SagaHandlerDeps,
@@ -35,12 +43,6 @@ export async function onExecutionRequested(
   { logger }: HandlerContext,
 ): Promise<HandlerOutcome> {
   const { execution_id: id, priority, user_id: userId } = event.payload;
-  const execution = await deps.executions.findById(id);
-  if (execution === null) return outcome.retry(`execution ${id} is not in Mongo (yet)`);
-  if (isTerminal(execution.status)) {
-    logger.info({ status: execution.status }, 'execution already final; not queueing it');
-    return outcome.done();
-  }
   // `enqueued` is recorded with the creation, one write instead of two: if this process dies before
   // the enqueue below, the redelivered request finds the saga `queued` and enqueues it then.
   const { saga } = await deps.sagas.createIfAbsent(id, 'queued', [
@@ -53,7 +55,7 @@ export async function onExecutionRequested(
   }
   const added = await deps.queue.enqueue(id, priority);
   // Scheduling need not wait for the announcement: events on different topics have no order anyway.
-  deps.wakeScheduler(execution);
+  deps.wakeScheduler(event.payload);
   await deps.events.publish(
     deps.events.build('execution_queued', id, { execution_id: id, priority }, userId),
   );

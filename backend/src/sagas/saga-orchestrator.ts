@@ -1,7 +1,7 @@
 import type { Kafka } from 'kafkajs';
 import type { PlatformEventCatalog, PlatformEventDefinitions } from '../events/definitions.js';
 import type { ExecutionRepository } from '../executions/execution-repository.js';
-import type { Execution } from '../executions/execution.js';
+import type { RequestedExecution } from '../executions/execution-events.js';
 import { ConsumerRunner, type ConsumerRunnerSettings } from '../platform/kafka/consumer-runner.js';
 import type { EventProducer } from '../platform/kafka/producer.js';
 import { type Component, LifecycleGate } from '../platform/lifecycle/component.js';
@@ -116,7 +116,7 @@ export class SagaOrchestrator implements Component {
       maxConcurrent: settings.MAX_CONCURRENT_EXECUTIONS,
       leaseMs: (settings.K8S_POD_EXECUTION_TIMEOUT + settings.EXECUTION_LEASE_GRACE_SECONDS) * 1000,
     });
-    const wakeScheduler = (justQueued?: Execution): void => scheduler.wake(justQueued);
+    const wakeScheduler = (justQueued?: RequestedExecution): void => scheduler.wake(justQueued);
     const runner = new ConsumerRunner({
       kafka: this.options.kafka,
       catalog: this.options.catalog,

@@ -1,9 +1,14 @@
 import type { ExecutionRepository } from '../executions/execution-repository.js';
-import { isTerminal, type Execution } from '../executions/execution.js';
+import { isTerminal } from '../executions/execution.js';
 import { type Component, LifecycleGate } from '../platform/lifecycle/component.js';
 import { withCorrelation, type Logger } from '../platform/logging/logger.js';
 import type { ExecutionQueue } from '../queue/execution-queue.js';
-import { createPodCommandPayload, type ExecutionEvents } from '../executions/execution-events.js';
+import {
+  createPodCommandPayload,
+  requestPayload,
+  type ExecutionEvents,
+  type RequestedExecution,
+} from '../executions/execution-events.js';
 import { step } from './saga.js';
 import type { SagaRepository } from './saga-repository.js';
 
@@ -23,7 +28,7 @@ export interface SagaSchedulerOptions {
 
 type Dispatch = 'sent' | 'skipped' | 'compensated';
 
-/** How long an execution handed over by the request handler may stand in for a fresh read. */
+/** How long a request handed over by the request handler may stand in for a Mongo read. */
 const HANDED_OVER_MS = 5_000;
 
 /**
@@ -40,13 +45,13 @@ export class SagaScheduler implements Component {
   private draining: Promise<void> | undefined;
   private wakeAgain = false;
   /**
-   * Executions this process's request handler read from Mongo right before queueing them. The
-   * scheduler uses such a read instead of its own when it claims the execution within
-   * HANDED_OVER_MS, saving a Mongo round trip on every execution's way to the worker. What it
-   * needs from the document (script, limits, user, priority) never changes; its status was not
-   * final then, and a cancel since is caught by the saga's conditional queued→scheduled move.
+   * Requests of executions this process's request handler just queued. The scheduler uses such a
+   * request instead of reading the execution when it claims it within HANDED_OVER_MS, saving a
+   * Mongo round trip on every execution's way to the worker. What it needs (script, limits,
+   * user, priority) never changes once stored; a cancel or a final state since is caught by the
+   * saga's conditional queued→scheduled move.
    */
-  private readonly handedOver = new Map<string, { execution: Execution; at: number }>();
+  private readonly handedOver = new Map<string, { request: RequestedExecution; at: number }>();
 
   constructor(private readonly options: SagaSchedulerOptions) {
     this.logger = options.logger.child({ component: 'saga-scheduler' });
@@ -74,13 +79,13 @@ export class SagaScheduler implements Component {
   }
 
   /** Claims and dispatches until the cap is reached or the queue is empty. */
-  wake(justQueued?: Execution): void {
+  wake(justQueued?: RequestedExecution): void {
     if (!this.gate.running) return;
     if (justQueued) {
       const now = Date.now();
       for (const [id, entry] of this.handedOver)
         if (now - entry.at > HANDED_OVER_MS) this.handedOver.delete(id);
-      this.handedOver.set(justQueued.id, { execution: justQueued, at: now });
+      this.handedOver.set(justQueued.execution_id, { request: justQueued, at: now });
     }
     if (this.draining) {
       this.wakeAgain = true;
@@ -125,16 +130,22 @@ export class SagaScheduler implements Component {
     const logger = withCorrelation(this.logger, id);
     const handed = this.handedOver.get(id);
     this.handedOver.delete(id);
-    const execution =
-      handed && Date.now() - handed.at <= HANDED_OVER_MS ? handed.execution : await executions.findById(id);
-    if (execution === null || isTerminal(execution.status)) {
-      logger.info(
-        { status: execution?.status ?? 'absent' },
-        'claimed execution is gone or final; slot freed',
-      );
-      await queue.release(id);
-      return 'skipped';
+    let request: RequestedExecution;
+    if (handed && Date.now() - handed.at <= HANDED_OVER_MS) {
+      request = handed.request;
+    } else {
+      const execution = await executions.findById(id);
+      if (execution === null || isTerminal(execution.status)) {
+        logger.info(
+          { status: execution?.status ?? 'absent' },
+          'claimed execution is gone or final; slot freed',
+        );
+        await queue.release(id);
+        return 'skipped';
+      }
+      request = requestPayload(execution);
     }
+    const userId = request.user_id;
     // `scheduled` too: the reconciler may have re-enqueued an execution whose command never went out.
     const saga = await sagas.transition(id, ['queued', 'scheduled'], 'scheduled', step('scheduled'));
     if (saga === null) {
@@ -144,13 +155,13 @@ export class SagaScheduler implements Component {
     }
     try {
       await events.publish(
-        events.build('execution_scheduled', id, { execution_id: id, saga_id: id }, execution.userId),
-        events.build('create_pod_command', id, createPodCommandPayload(execution), execution.userId),
+        events.build('execution_scheduled', id, { execution_id: id, saga_id: id }, userId),
+        events.build('create_pod_command', id, createPodCommandPayload(request), userId),
       );
     } catch (err) {
       await this.compensate(
         id,
-        execution.priority,
+        request.priority,
         `publishing create_pod_command failed: ${String(err)}`,
         logger,
       );
@@ -160,7 +171,7 @@ export class SagaScheduler implements Component {
     await sagas.recordStep(id, step('command_published')).catch((err: unknown) => {
       logger.warn({ err }, 'could not record command_published on the saga');
     });
-    logger.info({ priority: execution.priority }, 'execution scheduled; create_pod_command published');
+    logger.info({ priority: request.priority }, 'execution scheduled; create_pod_command published');
     return 'sent';
   }
 

@@ -7,7 +7,11 @@ import {
   type PlatformEventCatalog,
   type PlatformEventDefinitions,
 } from '../../src/events/definitions.js';
-import { createPodCommandPayload, ExecutionEvents } from '../../src/executions/execution-events.js';
+import {
+  createPodCommandPayload,
+  ExecutionEvents,
+  requestPayload,
+} from '../../src/executions/execution-events.js';
 import { ExecutionRepository } from '../../src/executions/execution-repository.js';
 import type { Execution, ExecutionStatus } from '../../src/executions/execution.js';
 import { kubeApis, type KubeApis } from '../../src/executor/kubernetes/kube-client.js';
@@ -184,7 +188,7 @@ export class K8sWorld {
       this.events.build(
         'create_pod_command',
         execution.id,
-        createPodCommandPayload(execution),
+        createPodCommandPayload(requestPayload(execution)),
         execution.userId,
       ),
     );

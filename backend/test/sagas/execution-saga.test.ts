@@ -123,6 +123,22 @@ describe('the execution saga, with the real orchestrator and result processor', 
     expect(w.worker?.commandIds()).toEqual([execution.id]);
   });
 
+  it('when execution_requested is delivered again after the execution ended, then it is neither queued nor run again', async () => {
+    const w = await startWorld();
+    const execution = await w.submit();
+    await w.waitForStatus(execution.id, 'completed');
+    await w.waitDrained(w.orchestratorGroup, ORCHESTRATOR_TOPICS);
+    await slotsFree(w);
+
+    await w.events.publish(w.requestOf(execution));
+    await w.waitDrained(w.orchestratorGroup, ORCHESTRATOR_TOPICS);
+    expect(w.seen('execution_requested', execution.id)).toHaveLength(2);
+    expect(w.seen('execution_queued', execution.id)).toHaveLength(1);
+    expect(w.seen('create_pod_command', execution.id)).toHaveLength(1);
+    expect((await w.queue.stats()).active).toBe(0);
+    expect((await w.executions.findById(execution.id))?.status).toBe('completed');
+  });
+
   it('when a queued execution is cancelled, then it ends cancelled without ever getting a pod command', async () => {
     const w = await startWorld({ INTEGR8SCODE_MAX_CONCURRENT_EXECUTIONS: '1' });
     const holder = await w.submit({ mode: 'hold' });
