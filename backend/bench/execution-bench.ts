@@ -14,7 +14,7 @@ import type { ExecutionRequest } from '../src/executor/executor-backend.js';
 import { createLogger } from '../src/platform/logging/logger.js';
 import { findBaseDir } from '../src/settings/settings.js';
 import { readSse, signUp, submit, SystemUnderTest, waitForRuntimes } from '../test/e2e/system.js';
-import { fmt, percentiles, throughput } from './stats.js';
+import { fmt, percentiles, throughput, type Throughput } from './stats.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 200);
 const CONCURRENCY = [1, 4, 16];
@@ -27,7 +27,7 @@ async function timed(task: () => Promise<unknown>): Promise<number> {
   return performance.now() - began;
 }
 
-async function bare(): Promise<{ latency: number[]; rates: number[] }> {
+async function bare(): Promise<{ latency: number[]; rates: Throughput[] }> {
   const executor = new LocalExecutor({
     logger: createLogger({ service: 'bench', version: '0', level: 'warn' }),
   });
@@ -60,13 +60,13 @@ async function bare(): Promise<{ latency: number[]; rates: number[] }> {
   for (let i = 0; i < 5; i++) await run(); // warm-up
   const latency: number[] = [];
   for (let i = 0; i < RUNS; i++) latency.push(await timed(run));
-  const rates: number[] = [];
+  const rates: Throughput[] = [];
   for (const c of CONCURRENCY) rates.push(await throughput(Math.max(RUNS / 2, c * 4), c, run));
   await executor.stop();
   return { latency, rates };
 }
 
-async function full(): Promise<{ latency: number[]; rates: number[] }> {
+async function full(): Promise<{ latency: number[]; rates: Throughput[] }> {
   const system = new SystemUnderTest({
     INTEGR8SCODE_MAX_CONCURRENT_EXECUTIONS: '16',
     INTEGR8SCODE_RATE_LIMIT_ENABLED: 'false',
@@ -87,7 +87,7 @@ async function full(): Promise<{ latency: number[]; rates: number[] }> {
     for (let i = 0; i < 10; i++) await run(); // warm-up: JIT, connections, group assignments
     const latency: number[] = [];
     for (let i = 0; i < RUNS; i++) latency.push(await timed(run));
-    const rates: number[] = [];
+    const rates: Throughput[] = [];
     for (const c of CONCURRENCY) rates.push(await throughput(Math.max(RUNS / 2, c * 4), c, run));
     return { latency, rates };
   } finally {
@@ -121,11 +121,17 @@ async function main(): Promise<void> {
   );
   console.log(`pipeline overhead p50 (full - bare): ${fmt(pf.p50 - pb.p50)} ms\n`);
   console.log('throughput (executions/s)   ' + CONCURRENCY.map((c) => `c=${c}`.padStart(8)).join(''));
-  console.log('bare sandbox                ' + b.rates.map((r) => fmt(r).padStart(8)).join(''));
-  console.log('full system                 ' + f.rates.map((r) => fmt(r).padStart(8)).join(''));
+  console.log('bare sandbox                ' + b.rates.map((r) => fmt(r.rate).padStart(8)).join(''));
+  console.log('full system                 ' + f.rates.map((r) => fmt(r.rate).padStart(8)).join(''));
   console.log(
-    'ratio full/bare             ' + f.rates.map((r, i) => (r / b.rates[i]!).toFixed(2).padStart(8)).join(''),
+    'ratio full/bare             ' +
+      f.rates.map((r, i) => (r.rate / b.rates[i]!.rate).toFixed(2).padStart(8)).join(''),
   );
+  // Where the host is CPU-bound (c=16 on 2 vCPUs), throughput is about cores / CPU per execution,
+  // so the throughput ratio cannot beat bare CPU / full CPU.
+  console.log('\nhost CPU per execution (ms) ' + CONCURRENCY.map((c) => `c=${c}`.padStart(8)).join(''));
+  console.log('bare sandbox                ' + b.rates.map((r) => fmt(r.hostCpuMs).padStart(8)).join(''));
+  console.log('full system                 ' + f.rates.map((r) => fmt(r.hostCpuMs).padStart(8)).join(''));
 }
 
 main().then(

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+
 /** Latency percentiles in milliseconds (nearest-rank). */
 export function percentiles(samplesMs: number[]): { p50: number; p95: number; p99: number; n: number } {
   const sorted = [...samplesMs].sort((a, b) => a - b);
@@ -6,13 +8,32 @@ export function percentiles(samplesMs: number[]): { p50: number; p95: number; p9
   return { p50: at(50), p95: at(95), p99: at(99), n: sorted.length };
 }
 
-/** Runs `task` `total` times with at most `concurrency` at once; returns completions per second. */
+/** CPU time the whole host spent busy so far (all CPUs, kernel and user), in ms, from /proc/stat. */
+export function hostBusyMs(): number {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal …: everything but idle and iowait.
+  const busy = fields.reduce((sum, value, i) => (i === 3 || i === 4 ? sum : sum + value), 0);
+  return (busy * 1000) / USER_HZ;
+}
+
+/** Clock ticks per second of /proc/stat (USER_HZ, 100 on Linux). */
+const USER_HZ = 100;
+
+export interface Throughput {
+  /** Completions per second. */
+  rate: number;
+  /** Host CPU (every process and the kernel) per completion, ms. */
+  hostCpuMs: number;
+}
+
+/** Runs `task` `total` times with at most `concurrency` at once. */
 export async function throughput(
   total: number,
   concurrency: number,
   task: () => Promise<void>,
-): Promise<number> {
+): Promise<Throughput> {
   let next = 0;
+  const busyBefore = hostBusyMs();
   const began = performance.now();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
@@ -22,7 +43,8 @@ export async function throughput(
       }
     }),
   );
-  return total / ((performance.now() - began) / 1000);
+  const seconds = (performance.now() - began) / 1000;
+  return { rate: total / seconds, hostCpuMs: (hostBusyMs() - busyBefore) / total };
 }
 
 export const fmt = (n: number): string => n.toFixed(1);
