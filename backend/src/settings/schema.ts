@@ -208,7 +208,8 @@ export const settingKeys = {
   KAFKA_MAX_POLL_RECORDS: int(500, {
     section: kafka,
     min: 1,
-    description: 'Max records handled per fetched batch before offsets are committed and the next fetch',
+    description:
+      'Max records handled per fetched batch before the next fetch (with auto commit off, their offsets are committed first)',
   }),
   KAFKA_TOPIC_PREFIX: str('', {
     section: kafka,
