@@ -40,7 +40,10 @@ export interface PodManagerOptions {
   flushBytes?: number;
 }
 
-/** Partitions create_pod_command needs so executions keyed by id spread over the consumers. */
+/**
+ * Partitions of create_pod_command: enough for the commands group to spread over several worker
+ * instances, each running up to MAX_CONCURRENT_EXECUTIONS of them.
+ */
 export function createPodCommandPartitions(settings: Pick<Settings, 'MAX_CONCURRENT_EXECUTIONS'>): number {
   return 2 * settings.MAX_CONCURRENT_EXECUTIONS;
 }
@@ -49,12 +52,13 @@ export function createPodCommandPartitions(settings: Pick<Settings, 'MAX_CONCURR
  * The k8s worker's work: runs create_pod_command through the executor backend and aborts runs
  * on delete_pod_command.
  *
- * Concurrency. kafkajs fetches for a consumer, hands the batches to its workers and fetches again
- * only once every batch of that fetch is handled, so one consumer running a 10 s script takes no
- * new command meanwhile, whatever `partitionsConsumedConcurrently` says. Hence MAX_CONCURRENT_EXECUTIONS
- * consumers in the commands group (each with `partitionsConsumedConcurrently` =
- * MAX_CONCURRENT_EXECUTIONS for the partitions it owns), over 2 × MAX_CONCURRENT_EXECUTIONS
- * partitions. A command whose partition belongs to a busy consumer still waits for it.
+ * Concurrency. A command's handler runs the whole script, and kafkajs fetches for a consumer only
+ * once every batch of its previous fetch is handled, so commands are consumed in the runner's
+ * unordered mode: one consumer per instance in the commands group, running up to
+ * MAX_CONCURRENT_EXECUTIONS commands at once from any of its partitions (several on one partition
+ * too), while it goes on fetching. A command is committed once it and every command before it on
+ * its partition finished, so a crash re-runs at most the commands that had not finished, plus the
+ * finished ones behind the oldest unfinished one of their partition.
  *
  * Cancels. A delete_pod_command must reach the instance running the execution, which can be any
  * of them, so each instance reads the topic in a group of its own, from the latest offset. The
@@ -67,7 +71,7 @@ export class PodManager implements Component {
   readonly running = new RunningExecutions();
   private readonly gate = new LifecycleGate();
   private readonly logger: Logger;
-  private readonly commandRunners: ConsumerRunner<PlatformEventDefinitions>[];
+  private readonly commandRunner: ConsumerRunner<PlatformEventDefinitions>;
   private readonly cancelRunner: ConsumerRunner<PlatformEventDefinitions>;
 
   constructor(private readonly options: PodManagerOptions) {
@@ -93,17 +97,13 @@ export class PodManager implements Component {
       stopTimeoutMs: settings.SHUTDOWN_TIMEOUT_SECONDS * 1000,
       ...(options.fetchMaxWaitMs === undefined ? {} : { fetchMaxWaitMs: options.fetchMaxWaitMs }),
     };
-    this.commandRunners = Array.from(
-      { length: settings.MAX_CONCURRENT_EXECUTIONS },
-      () =>
-        new ConsumerRunner({
-          ...common,
-          settings,
-          groupId: settings.KAFKA_CONSUMER_GROUP_ID,
-          partitionsConsumedConcurrently: settings.MAX_CONCURRENT_EXECUTIONS,
-          handlers: { create_pod_command: (event, ctx) => runCreatePodCommand(deps, event, ctx) },
-        }),
-    );
+    this.commandRunner = new ConsumerRunner({
+      ...common,
+      settings,
+      groupId: settings.KAFKA_CONSUMER_GROUP_ID,
+      maxInFlight: settings.MAX_CONCURRENT_EXECUTIONS,
+      handlers: { create_pod_command: (event, ctx) => runCreatePodCommand(deps, event, ctx) },
+    });
     const instanceId = options.instanceId ?? `${hostname()}-${process.pid}`;
     this.cancelRunner = new ConsumerRunner({
       ...common,
@@ -124,9 +124,12 @@ export class PodManager implements Component {
     return this.gate.start(async () => {
       // Cancels first, so none is missed for a command taken right after.
       await this.cancelRunner.start();
-      await Promise.all(this.commandRunners.map((runner) => runner.start()));
+      await this.commandRunner.start();
       this.logger.info(
-        { consumers: this.commandRunners.length, cancel_group: this.cancelRunner.groupId },
+        {
+          max_concurrent_executions: this.options.settings.MAX_CONCURRENT_EXECUTIONS,
+          cancel_group: this.cancelRunner.groupId,
+        },
         'pod manager started',
       );
     });
@@ -136,8 +139,8 @@ export class PodManager implements Component {
   stop(): Promise<void> {
     return this.gate.stop(async () => {
       this.logger.info({ running: this.running.size }, 'pod manager stopping');
-      // Each runner's stop aborts its handlers' signal, which aborts their runs.
-      await Promise.all(this.commandRunners.map((runner) => runner.stop()));
+      // The runner's stop aborts its handlers' signal, which aborts their runs, and waits for them.
+      await this.commandRunner.stop();
       await this.cancelRunner.stop();
       this.logger.info('pod manager stopped');
     });

@@ -167,22 +167,31 @@ describe('k8s worker with the local backend', () => {
     expect(text(result.stdout_b64)).toBe('tick\n');
   });
 
-  it('when two commands arrive one after the other, then both run at once (the second starts before the first ends)', async () => {
+  it('when three commands land on one partition with MAX_CONCURRENT_EXECUTIONS=2, then two run at once and the third starts once one of them ended', async () => {
     const w = await startWorld();
-    const [firstId, secondId] = await w.idsOnDifferentConsumers();
-    const script = 'import time\ntime.sleep(1)\nprint("done")\n';
-    const first = await w.createExecutionWithId(firstId, 'python', python, script);
-    const second = await w.createExecutionWithId(secondId, 'python', python, script);
+    const ids = await w.idsOnOnePartition(3);
+    const script = 'import time\ntime.sleep(1.5)\nprint("done")\n';
+    const [first, second, third] = await Promise.all(
+      ids.map((id) => w.createExecutionWithId(id, 'python', python, script)),
+    );
+    // Offset order on the partition: first, second, third.
+    for (const execution of [first!, second!, third!]) await w.sendCreatePod(execution);
 
-    await w.sendCreatePod(first);
-    await w.eventOf(first.id, 'execution_started');
-    await w.sendCreatePod(second);
-
-    const [firstEnd, secondEnd] = await Promise.all([w.terminalOf(first.id), w.terminalOf(second.id)]);
-    const secondStart = await w.eventOf(second.id, 'execution_started');
-    expect(secondStart.at).toBeLessThan(firstEnd.at);
-    expect(resultOf(firstEnd).verdict).toBe('completed');
-    expect(resultOf(secondEnd).verdict).toBe('completed');
+    const ends = await Promise.all([first!, second!, third!].map((e) => w.terminalOf(e.id)));
+    const starts = await Promise.all(
+      [first!, second!, third!].map((e) => w.eventOf(e.id, 'execution_started')),
+    );
+    // The events' own timestamps: the worker stamps them when it builds them.
+    const stamp = (r: Recorded) => Date.parse(r.event.timestamp);
+    const [firstStart, secondStart, thirdStart] = starts.map(stamp);
+    const [firstEnd, secondEnd] = ends.map(stamp);
+    expect(secondStart).toBeLessThan(firstEnd!);
+    expect(firstStart).toBeLessThan(secondEnd!);
+    expect(thirdStart).toBeGreaterThanOrEqual(Math.min(firstEnd!, secondEnd!));
+    expect(ends.map((end) => resultOf(end).verdict)).toEqual(['completed', 'completed', 'completed']);
+    await eventually(async () => ((await w.committedCommands()) === 3 ? true : undefined), {
+      what: 'the three commands committed',
+    });
   });
 
   it('when the worker stops mid-run, then the run is reported as execution_cancelled', async () => {

@@ -1,4 +1,4 @@
-import { AssignerProtocol, Partitioners, type Admin, type Consumer, type Kafka } from 'kafkajs';
+import { Partitioners, type Admin, type Consumer, type Kafka } from 'kafkajs';
 import {
   createPlatformCatalog,
   type ExecutionLimits,
@@ -280,32 +280,14 @@ export class WorkerWorld {
     return (result?.partitions ?? []).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
   }
 
-  /**
-   * Two execution ids whose create_pod_command partitions belong to different consumers of the
-   * commands group (so neither waits for the other's consumer), once the group is stable.
-   */
-  async idsOnDifferentConsumers(): Promise<[string, string]> {
-    const owners = await eventually(
-      async () => {
-        const { groups } = await this.connectedAdmin().describeGroups([this.commandGroup]);
-        const group = groups[0];
-        if (group?.state !== 'Stable' || group.members.length < 2) return undefined;
-        const owner = new Map<number, string>();
-        for (const member of group.members) {
-          const decoded = AssignerProtocol.MemberAssignment.decode(member.memberAssignment);
-          for (const partition of decoded?.assignment[this.commandTopic] ?? [])
-            owner.set(partition, member.memberId);
-        }
-        return owner.size > 0 ? owner : undefined;
-      },
-      { what: 'a stable commands group with 2 members' },
-    );
-    const count = await this.partitionCount(this.commandTopic);
+  /** `count` execution ids whose create_pod_command lands on one partition (the producer's partitioner). */
+  async idsOnOnePartition(count: number): Promise<string[]> {
+    const partitions = await this.partitionCount(this.commandTopic);
     const partitioner = Partitioners.DefaultPartitioner();
     const partitionOf = (key: string) =>
       partitioner({
         topic: this.commandTopic,
-        partitionMetadata: Array.from({ length: count }, (_, partitionId) => ({
+        partitionMetadata: Array.from({ length: partitions }, (_, partitionId) => ({
           partitionErrorCode: 0,
           partitionId,
           leader: 0,
@@ -314,13 +296,13 @@ export class WorkerWorld {
         })),
         message: { key, value: null },
       });
-    const first = `exec-${uniqueSuffix()}`;
-    const firstOwner = owner(owners, partitionOf(first));
-    for (let i = 0; i < 1000; i++) {
+    const ids = [`exec-${uniqueSuffix()}`];
+    const partition = partitionOf(ids[0]!);
+    while (ids.length < count) {
       const candidate = `exec-${uniqueSuffix()}`;
-      if (owner(owners, partitionOf(candidate)) !== firstOwner) return [first, candidate];
+      if (partitionOf(candidate) === partition) ids.push(candidate);
     }
-    throw new Error('no id found on another consumer');
+    return ids;
   }
 
   private async record(): Promise<void> {
@@ -351,10 +333,4 @@ export class WorkerWorld {
     if (!this.rawAdmin) throw new Error('WorkerWorld.start() was not called');
     return this.rawAdmin;
   }
-}
-
-function owner(owners: Map<number, string>, partition: number): string {
-  const member = owners.get(partition);
-  if (member === undefined) throw new Error(`partition ${partition} has no owner`);
-  return member;
 }

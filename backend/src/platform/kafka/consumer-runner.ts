@@ -33,6 +33,26 @@
  * Messages of one partition are handled one at a time in offset order; up to
  * `partitionsConsumedConcurrently` partitions run at once.
  *
+ * Unordered mode (`maxInFlight` set). kafkajs fetches again only once every batch of a fetch is
+ * handled, so in ordered mode one slow message holds back every partition of the consumer. In this
+ * mode eachBatch waits (heartbeating) for one of `maxInFlight` slots, shared by all partitions of
+ * the runner, then starts the message's handling in the background and resolves its offset at
+ * once, so kafkajs fetches on; a partition's messages start in offset order but run and finish in
+ * any order. Commits follow the same rules, except that each partition's committed offset is its
+ * finished prefix (the offset of its first dispatched message that has not finished): it never
+ * passes a running message, and messages finished after it are delivered again after a crash.
+ * - KAFKA_ENABLE_AUTO_COMMIT=true: background commits as above.
+ * - KAFKA_ENABLE_AUTO_COMMIT=false: a message whose end moves the finished prefix awaits the commit
+ *   before giving its slot back (concurrent ends share one OffsetCommit).
+ * `keep` (stop during a backoff wait; failed dead-letter write) leaves the message unfinished, so
+ * its partition's commits stop before it until it is delivered again; while the runner is not
+ * stopping, it is handled again at once (after the dead-letter pause) instead. A rejoin starts the
+ * bookkeeping over: kafkajs fetches from the committed offsets again, handlings still running from
+ * before no longer move commits, and a message fetched again while its earlier delivery still runs
+ * here waits for that one instead of running twice at once (it holds a slot meanwhile).
+ * stop() pauses fetching, aborts the signal, waits for every handling, commits the finished
+ * prefixes, then leaves the group (all within `stopTimeoutMs`).
+ *
  * Retries. `retry` outcomes (and thrown errors) are retried in process with exponential backoff
  * and jitter up to KAFKA_CONSUMER_MAX_ATTEMPTS, then dead-lettered with dlq_reason
  * `retries_exhausted`; `invalid` and messages failing validation are dead-lettered at once.
@@ -57,6 +77,7 @@ import { backoffDelay, sleepUnlessAborted, type BackoffPolicy } from './backoff.
 import { deadLetterMessage, type DeadLetterReason, type DeadLetterSink } from './dead-letter.js';
 import type { AnyEventHandler, EventHandlers, HandlerContext, HandlerOutcome } from './handler.js';
 import { decodeHeaders } from './headers.js';
+import { InFlightOffsets, PartitionOffsets, Slots } from './in-flight.js';
 import { OffsetCommitter } from './offset-committer.js';
 import { deadLetterTopic } from './topics.js';
 
@@ -93,6 +114,11 @@ export interface ConsumerRunnerOptions<D extends EventDefinitions> {
   stopTimeoutMs?: number;
   /** Longest a fetch waits for new messages; stop() may wait this long for it. Default 5 s (kafkajs default). */
   fetchMaxWaitMs?: number;
+  /**
+   * Unordered mode: handle up to this many messages at once, across all partitions of this runner
+   * and regardless of their order (see the header). Default: ordered, one at a time per partition.
+   */
+  maxInFlight?: number;
 }
 
 /** 'commit': resolve the offset. 'keep': leave it unresolved so the message is delivered again. */
@@ -102,6 +128,18 @@ interface Session {
   consumer: Consumer;
   abort: AbortController;
   committer: OffsetCommitter;
+  /** Set in unordered mode. */
+  unordered: Unordered | undefined;
+}
+
+/** A session's messages handled in the background (unordered mode). */
+interface Unordered {
+  slots: Slots;
+  offsets: InFlightOffsets;
+  /** Each message's handling (process() until it is not kept), by "topic\0partition\0offset". */
+  running: Map<string, Promise<Disposition>>;
+  /** Everything started in the background, including the commit after it; stop() waits for these. */
+  tasks: Set<Promise<void>>;
 }
 
 interface MessageLocation {
@@ -125,6 +163,7 @@ export class ConsumerRunner<D extends EventDefinitions> {
   private readonly partitionsConsumedConcurrently: number;
   private readonly stopTimeoutMs: number;
   private readonly fetchMaxWaitMs: number;
+  private readonly maxInFlight: number | undefined;
   private starting: Promise<Session> | undefined;
   private stopping: Promise<void> | undefined;
 
@@ -138,6 +177,11 @@ export class ConsumerRunner<D extends EventDefinitions> {
     this.partitionsConsumedConcurrently = options.partitionsConsumedConcurrently ?? 1;
     this.stopTimeoutMs = options.stopTimeoutMs ?? 30_000;
     this.fetchMaxWaitMs = options.fetchMaxWaitMs ?? 5_000;
+    const { maxInFlight } = options;
+    if (maxInFlight !== undefined && (!Number.isInteger(maxInFlight) || maxInFlight < 1)) {
+      throw new AppError('internal', `maxInFlight must be a positive integer, got ${maxInFlight}`);
+    }
+    this.maxInFlight = maxInFlight;
     this.deadLetterTopic = deadLetterTopic(options.settings);
     this.backoff = {
       baseMs: options.settings.KAFKA_CONSUMER_RETRY_BASE_MS,
@@ -205,7 +249,19 @@ export class ConsumerRunner<D extends EventDefinitions> {
         : undefined,
       logger: this.logger,
     });
-    consumer.on(consumer.events.GROUP_JOIN, (event) => committer.assign(event.payload.memberAssignment));
+    const unordered: Unordered | undefined =
+      this.maxInFlight === undefined
+        ? undefined
+        : {
+            slots: new Slots(this.maxInFlight),
+            offsets: new InFlightOffsets(),
+            running: new Map(),
+            tasks: new Set(),
+          };
+    consumer.on(consumer.events.GROUP_JOIN, (event) => {
+      committer.assign(event.payload.memberAssignment);
+      unordered?.offsets.reset();
+    });
     // Emitted before kafkajs rejoins: offsets committed now still count for the partitions being given up.
     consumer.on(consumer.events.REBALANCING, () => {
       committer.flush().catch((err: unknown) => {
@@ -225,27 +281,40 @@ export class ConsumerRunner<D extends EventDefinitions> {
         autoCommit: false,
         eachBatchAutoResolve: false,
         partitionsConsumedConcurrently: this.partitionsConsumedConcurrently,
-        eachBatch: (payload) => this.handleBatch(payload, abort.signal, committer),
+        eachBatch: (payload) =>
+          unordered === undefined
+            ? this.handleBatch(payload, abort.signal, committer)
+            : this.dispatchBatch(payload, abort.signal, committer, unordered),
       });
     } catch (err) {
       committer.close();
       await consumer.disconnect().catch(() => undefined);
       throw err;
     }
-    this.logger.info({ topics: this.topics }, 'consumer started');
-    return { consumer, abort, committer };
+    this.logger.info({ topics: this.topics, max_in_flight: this.maxInFlight }, 'consumer started');
+    return { consumer, abort, committer, unordered };
   }
 
   private async shutdown(starting: Promise<Session>): Promise<void> {
     const session = await starting.catch(() => undefined);
     if (session === undefined) return;
     this.logger.info('consumer stopping');
+    const { unordered } = session;
+    if (unordered !== undefined) {
+      // No more fetches while the handlers finish (the group is left only after them).
+      try {
+        session.consumer.pause(this.topics.map((topic) => ({ topic })));
+      } catch (err) {
+        this.logger.debug({ err }, 'pausing the consumer on stop failed');
+      }
+    }
     session.abort.abort();
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => {
       timer = setTimeout(() => resolve('timeout'), this.stopTimeoutMs);
     });
     const stopped = async () => {
+      if (unordered !== undefined) await drain(unordered.tasks);
       // Offsets handled while no eachBatch call runs; kafkajs leaves the group right after the last call ends.
       await session.committer.flush().catch((err: unknown) => {
         this.logger.error(
@@ -305,6 +374,98 @@ export class ConsumerRunner<D extends EventDefinitions> {
       const stopping = signal.aborted || !payload.isRunning();
       if (!this.settings.KAFKA_ENABLE_AUTO_COMMIT || stopping) await commitFinished();
     }
+  }
+
+  /**
+   * Unordered mode: hands each message to a background handling as soon as a slot is free and
+   * resolves it at once, so kafkajs fetches on while handlers run.
+   */
+  private async dispatchBatch(
+    payload: EachBatchPayload,
+    signal: AbortSignal,
+    committer: OffsetCommitter,
+    unordered: Unordered,
+  ): Promise<void> {
+    const { batch } = payload;
+    const heartbeat = () => payload.heartbeat();
+    committer.useCommit((offsets) => payload.commitOffsetsIfNecessary(offsets));
+    // Taken once: a rejoin while this call runs detaches it, and kafkajs fetches these messages again.
+    const offsets = unordered.offsets.partition(batch.topic, batch.partition);
+    const canDispatch = () => payload.isRunning() && !payload.isStale() && !signal.aborted && offsets.current;
+    const lastMessage = batch.messages.at(-1);
+    for (const message of batch.messages.slice(0, this.settings.KAFKA_MAX_POLL_RECORDS)) {
+      if (!canDispatch()) break;
+      const acquired = await this.whileHeartbeating(heartbeat, () => unordered.slots.acquire(signal));
+      if (!acquired) break;
+      if (!canDispatch()) {
+        unordered.slots.release();
+        break;
+      }
+      // Like kafkajs' resolveOffset: past the batch's last message also skips trailing control records.
+      const handled = message === lastMessage ? batch.lastOffset() : message.offset;
+      offsets.dispatched(message.offset, String(BigInt(handled) + 1n));
+      payload.resolveOffset(message.offset);
+      const location = { topic: batch.topic, partition: batch.partition, offset: message.offset };
+      this.handleInBackground(unordered, offsets, location, message, { signal, committer });
+    }
+  }
+
+  /**
+   * Handles one message in unordered mode while it holds a slot: process() until its disposition
+   * is `commit`, then hands the partition's finished prefix, if it moved, to the committer.
+   */
+  private handleInBackground(
+    unordered: Unordered,
+    offsets: PartitionOffsets,
+    location: MessageLocation,
+    message: KafkaMessage,
+    { signal, committer }: { signal: AbortSignal; committer: OffsetCommitter },
+  ): void {
+    const key = `${location.topic}\u0000${location.partition}\u0000${location.offset}`;
+    const earlier = unordered.running.get(key);
+    const commitFinished = () => committer.flush();
+    const handling = (async (): Promise<Disposition> => {
+      // Fetched again after a rejoin while the previous delivery still runs here: its result counts.
+      if (earlier !== undefined && (await earlier) === 'commit') return 'commit';
+      for (;;) {
+        let disposition: Disposition;
+        try {
+          disposition = await this.process(location, message, { signal, commitFinished });
+        } catch (err) {
+          this.logger.error(
+            { err, ...location },
+            'handling a message failed unexpectedly; handling it again',
+          );
+          await sleepUnlessAborted(this.backoff.maxMs, signal);
+          disposition = 'keep';
+        }
+        // `keep` while running: no restart or rebalance would deliver it again soon, so retry here.
+        // After a rejoin the partition's next delivery (here or on another member) takes over.
+        if (disposition === 'commit' || signal.aborted || !offsets.current) return disposition;
+        this.logger.info(location, 'message kept; handling it again');
+      }
+    })();
+    unordered.running.set(key, handling);
+    const task = handling
+      .then(async (disposition) => {
+        if (disposition === 'keep') return; // stays unfinished: the committed offset stays before it
+        const committable = offsets.finished(location.offset);
+        if (committable === undefined) return;
+        committer.track(location.topic, location.partition, committable);
+        if (!this.settings.KAFKA_ENABLE_AUTO_COMMIT) await commitFinished();
+      })
+      .catch((err: unknown) => {
+        this.logger.error(
+          { err, ...location },
+          'offset commit failed; it is retried with the next one, else the messages are delivered again',
+        );
+      })
+      .finally(() => {
+        if (unordered.running.get(key) === handling) unordered.running.delete(key);
+        unordered.tasks.delete(task);
+        unordered.slots.release();
+      });
+    unordered.tasks.add(task);
   }
 
   /** kafkajs heartbeats only when asked; a slow handler would otherwise lose the partition. */
@@ -447,4 +608,9 @@ export class ConsumerRunner<D extends EventDefinitions> {
     );
     return 'commit';
   }
+}
+
+/** Resolves once every task is over, including tasks started meanwhile. */
+async function drain(tasks: ReadonlySet<Promise<void>>): Promise<void> {
+  while (tasks.size > 0) await Promise.all(tasks);
 }
