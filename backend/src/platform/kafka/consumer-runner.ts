@@ -12,9 +12,9 @@
  * handled offset of every partition that moved since the previous one.
  * - KAFKA_ENABLE_AUTO_COMMIT=true: in the background, not awaited by eachBatch, at most once per
  *   KAFKA_AUTO_COMMIT_INTERVAL_MS, within about one interval after a message was handled (plus a
- *   commit still in flight); the Java client's enable.auto.commit with auto.commit.interval.ms. Default 200 ms: at most 5 commit
- *   round trips a second per consumer however many events, against redelivering at most ~200 ms
- *   of handled messages after a crash.
+ *   commit still in flight); the Java client's enable.auto.commit with auto.commit.interval.ms.
+ *   Default 200 ms: at most 5 commit round trips a second per consumer however many events,
+ *   against redelivering at most ~200 ms of handled messages after a crash.
  * - KAFKA_ENABLE_AUTO_COMMIT=false: awaited at the end of each eachBatch call, including the call
  *   cut short by stop().
  * - In both modes also awaited before a retry backoff wait (a message being retried does not hold
