@@ -18,14 +18,19 @@ const root = findBaseDir(process.cwd());
 
 /** Runs an entry file as its own process, as deployments do, and collects its output lines. */
 export function spawnEntry(entry: string, args: string[], env: Record<string, string> = {}): SpawnedProcess {
+  // SPAWN_COMPILED=1: run the compiled entry (backend/dist, from `npm run build`) the way a
+  // deployment does, instead of the TypeScript source under tsx.
+  const compiled = process.env.SPAWN_COMPILED === '1';
+  const entryFile = compiled
+    ? join(root, 'backend', 'dist', 'entrypoints', entry.replace(/\.ts$/, '.js'))
+    : join(root, 'backend', 'src', 'entrypoints', entry);
   const child = spawn(
     process.execPath,
     // SPAWN_NODE_ARGS: extra node flags for profiling, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
     [
       ...(process.env.SPAWN_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
-      '--import',
-      'tsx',
-      join(root, 'backend', 'src', 'entrypoints', entry),
+      ...(compiled ? [] : ['--import', 'tsx']),
+      entryFile,
       ...args,
     ],
     {
