@@ -126,10 +126,11 @@ export class EventProducer<D extends EventDefinitions> implements DeadLetterSink
           await producer.sendBatch({ acks: ACKS_ALL, topicMessages: mergeTopicMessages(batch) });
           for (const pending of batch) pending.resolve();
         } catch (err) {
-          if (batch.length === 1) batch[0]!.reject(err);
           // One caller's message (too large, say) must not fail the others: each goes again alone.
-          // What already landed may land twice; consumers dedupe by event_id.
-          else await this.sendEach(producer, batch);
+          // What already landed may land twice; consumers dedupe by event_id. Any other failure
+          // (broker gone, timeout) would fail each call again, one retry cycle after the other.
+          if (batch.length > 1 && isRecordError(err)) await this.sendEach(producer, batch);
+          else for (const pending of batch) pending.reject(err);
         }
       }
     } finally {
@@ -198,4 +199,24 @@ function mergeTopicMessages(batch: readonly PendingSend[]): TopicMessages[] {
     }
   }
   return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+}
+
+/** Broker errors about the records themselves rather than the request or the broker. */
+const RECORD_ERRORS = new Set([
+  'MESSAGE_TOO_LARGE',
+  'RECORD_LIST_TOO_LARGE',
+  'INVALID_RECORD',
+  'CORRUPT_MESSAGE',
+  'INVALID_TIMESTAMP',
+]);
+
+/** Whether `err`, or an error it wraps (kafkajs retry errors keep theirs in `cause`), is one of those. */
+export function isRecordError(err: unknown): boolean {
+  let current = err;
+  for (let depth = 0; depth < 5 && typeof current === 'object' && current !== null; depth++) {
+    const { type, cause } = current as { type?: unknown; cause?: unknown };
+    if (typeof type === 'string' && RECORD_ERRORS.has(type)) return true;
+    current = cause;
+  }
+  return false;
 }
