@@ -25,19 +25,7 @@ describe('ConsumerRunner delivery and commits', () => {
     await test.waitForCommittedOffset(1);
     await runner.stop();
 
-    const secondRun: string[] = [];
-    await test.startRunner({
-      producer,
-      handlers: {
-        order_placed: async (event) => {
-          secondRun.push(event.payload.order_id);
-          return Promise.resolve(outcome.done());
-        },
-      },
-    });
-    // A marker published after the restart: once it arrives, anything still uncommitted would have come first.
-    await producer.publish(test.orderPlaced('marker'));
-    await waitForLength(secondRun, 1, 'handled events after restart');
+    const secondRun = await test.deliveredAfterRestart({ producer });
 
     expect(firstRun).toEqual(['first']);
     expect(secondRun).toEqual(['marker']);

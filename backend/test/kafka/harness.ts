@@ -4,6 +4,7 @@ import { defineEvents, EventCatalog, type EventOf } from '../../src/events/catal
 import type { Logger } from '../../src/platform/logging/logger.js';
 import { createKafka } from '../../src/platform/kafka/client.js';
 import { ConsumerRunner, type ConsumerRunnerOptions } from '../../src/platform/kafka/consumer-runner.js';
+import { outcome } from '../../src/platform/kafka/handler.js';
 import { decodeHeaders } from '../../src/platform/kafka/headers.js';
 import { EventProducer } from '../../src/platform/kafka/producer.js';
 import { deadLetterTopic, ensureCatalogTopics } from '../../src/platform/kafka/topics.js';
@@ -88,6 +89,30 @@ export class KafkaTest {
     return runner;
   }
 
+  /**
+   * Starts a new runner of the group that records the order ids it gets, publishes a `marker`
+   * order and waits for it: what comes back before the marker is all the group had not committed.
+   */
+  async deliveredAfterRestart(
+    options: { producer: EventProducer<TestEvents> } & Partial<ConsumerRunnerOptions<TestEvents>>,
+  ): Promise<string[]> {
+    const delivered: string[] = [];
+    await this.startRunner({
+      ...options,
+      handlers: {
+        order_placed: async (event) => {
+          delivered.push(event.payload.order_id);
+          return Promise.resolve(outcome.done());
+        },
+      },
+    });
+    await options.producer.publish(this.orderPlaced('marker'));
+    await eventually(() => (delivered.includes('marker') ? true : undefined), {
+      what: 'the marker published after the restart',
+    });
+    return delivered;
+  }
+
   /** Collects every message of `topic` from its beginning, through its own throwaway group. */
   async record(topic: string): Promise<RecordedMessage[]> {
     const messages: RecordedMessage[] = [];
@@ -148,6 +173,19 @@ export class KafkaTest {
   }
 
   /** How many members the group has, once it is stable (undefined while it rebalances). */
+  /** Waits until the group's committed offset of every partition is that partition's end; returns the ends. */
+  async waitCommittedToEnd(topic = this.topic): Promise<Map<number, number>> {
+    const ends = await this.endOffsets(topic);
+    await eventually(
+      async () => {
+        const committed = await this.committedOffsets(topic);
+        return [...ends].every(([partition, end]) => committed.get(partition) === end) ? true : undefined;
+      },
+      { what: 'every partition committed to its end' },
+    );
+    return ends;
+  }
+
   async stableGroupSize(): Promise<number | undefined> {
     const { groups } = await this.connectedAdmin().describeGroups([this.groupId]);
     const group = groups[0];

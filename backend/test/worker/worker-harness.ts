@@ -8,6 +8,7 @@ import {
 } from '../../src/events/definitions.js';
 import type { Execution, ExecutionStatus } from '../../src/executions/execution.js';
 import { ExecutionRepository } from '../../src/executions/execution-repository.js';
+import { createPodCommandPayload, requestPayload } from '../../src/executions/execution-events.js';
 import { RuntimeDirectory } from '../../src/executions/runtime-directory.js';
 import type { LocalExecutor } from '../../src/executor/local/local-executor.js';
 import { KafkaAdminComponent } from '../../src/platform/kafka/admin-component.js';
@@ -212,17 +213,7 @@ export class WorkerWorld {
       this.catalog.build(
         'create_pod_command',
         execution.id,
-        {
-          execution_id: execution.id,
-          user_id: execution.userId,
-          lang: execution.lang,
-          lang_version: execution.langVersion,
-          script: execution.script,
-          stdin: execution.stdin,
-          args: execution.args,
-          limits: execution.limits,
-          saga_id: execution.id,
-        },
+        createPodCommandPayload(requestPayload(execution)),
         {
           service_name: 'test-saga',
           service_version: '0',
