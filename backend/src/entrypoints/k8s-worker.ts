@@ -1,19 +1,15 @@
-import { createPlatformCatalog } from '../events/definitions.js';
 import { mongoFromSettings, redisFromSettings } from '../platform/clients.js';
 import { ExecutionRepository } from '../executions/execution-repository.js';
 import { advertsKey, RuntimeDirectory } from '../executions/runtime-directory.js';
 import { LocalExecutor } from '../executor/local/local-executor.js';
-import { KafkaAdminComponent } from '../platform/kafka/admin-component.js';
-import { createKafka } from '../platform/kafka/client.js';
-import { EventProducer } from '../platform/kafka/producer.js';
 import { runProcess } from '../platform/lifecycle/run-process.js';
 import { ServiceHost } from '../platform/lifecycle/service-host.js';
-import { Telemetry } from '../platform/tracing/telemetry.js';
 import { ExecutorAdvertiser } from '../worker/executor-advertiser.js';
 import { createPodCommandPartitions, PodManager } from '../worker/pod-manager.js';
 import { bootstrapProcess } from './bootstrap.js';
+import { eventPlatform } from './event-platform.js';
+import { connectKubernetesOrExit } from './kubernetes-connection.js';
 import { ExecutionEvents } from '../executions/execution-events.js';
-import { kubeApis, loadKubeConfig, type KubeApis } from '../executor/kubernetes/kube-client.js';
 import { KubernetesRuntimes } from '../executor/kubernetes/kubernetes-runtimes.js';
 import { podSpecConfigOf } from '../executor/kubernetes/kubernetes-settings.js';
 import { parseRuntimeImages } from '../executor/kubernetes/runtime-images.js';
@@ -25,11 +21,9 @@ import { KubernetesPodManager } from '../worker/kubernetes-pod-manager.js';
 // the executor pod and deletes it on delete_pod_command; the pod monitor reports the rest.
 const { settings, logger } = bootstrapProcess(process.argv.slice(2), 'config.k8s-worker.toml');
 
-const catalog = createPlatformCatalog(settings.KAFKA_TOPIC_PREFIX);
+const { catalog, kafka, producer, telemetry, topicAdmin } = eventPlatform(settings, logger);
 const mongo = mongoFromSettings(settings, logger);
 const redis = redisFromSettings(settings, logger);
-const kafka = createKafka(settings, logger);
-const producer = new EventProducer({ kafka, catalog, logger });
 const kubernetes = settings.EXECUTOR_BACKEND === 'kubernetes';
 const localBackend = kubernetes ? null : new LocalExecutor({ logger });
 const k8sRuntimes = kubernetes ? parseRuntimeImages(settings.K8S_RUNTIME_IMAGES) : [];
@@ -39,17 +33,6 @@ const events = new ExecutionEvents(producer, catalog, {
   serviceVersion: settings.TRACING_SERVICE_VERSION,
 });
 const executions = new ExecutionRepository(mongo);
-
-/** The cluster connection; a missing or broken kubeconfig ends the process with what to fix. */
-function connectKubernetes(): KubeApis {
-  try {
-    return kubeApis(loadKubeConfig(settings));
-  } catch (err) {
-    logger.fatal({ err: (err as Error).message }, `cannot connect to Kubernetes: ${(err as Error).message}`);
-    logger.flush();
-    process.exit(1);
-  }
-}
 
 function commandHandler(): Component {
   if (localBackend) {
@@ -69,7 +52,7 @@ function commandHandler(): Component {
     catalog,
     producer,
     events,
-    apis: connectKubernetes(),
+    apis: connectKubernetesOrExit(settings, logger),
     runtimes: k8sRuntimes,
     podConfig: podSpecConfigOf(settings),
     executions,
@@ -82,15 +65,10 @@ const host = new ServiceHost({
   logger,
   // Stopped in reverse: commands (running ones aborted and reported), the advert, the backend.
   components: [
-    new Telemetry(settings, logger.child({ component: 'telemetry' })),
+    telemetry,
     mongo,
     redis,
-    new KafkaAdminComponent(kafka, {
-      topics: catalog.topics(),
-      minPartitions: { [catalog.topicFor('create_pod_command')]: createPodCommandPartitions(settings) },
-      settings,
-      logger: logger.child({ component: 'kafka-admin' }),
-    }),
+    topicAdmin({ [catalog.topicFor('create_pod_command')]: createPodCommandPartitions(settings) }),
     producer,
     ...(localBackend ? [localBackend] : []),
     new ExecutorAdvertiser({

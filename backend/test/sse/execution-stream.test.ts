@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Execution } from '../../src/executions/execution.js';
-import { RedisConnections } from '../../src/platform/redis/redis-connections.js';
+import { redisFromSettings } from '../../src/platform/clients.js';
 import { ExecutionEventLog, type AppendInput } from '../../src/sse/execution-event-log.js';
 import { ExecutionStreamHub } from '../../src/sse/execution-stream-hub.js';
 import { streamExecution } from '../../src/sse/execution-stream.js';
@@ -44,15 +44,7 @@ function parseFrames(text: string): Frame[] {
 }
 
 describe('SSE execution stream against redis-server (log, hub, handler)', () => {
-  const settings = testSettings();
-  const redis = new RedisConnections({
-    host: settings.REDIS_HOST,
-    port: settings.REDIS_PORT,
-    db: settings.REDIS_DB,
-    password: settings.REDIS_PASSWORD,
-    maxConnections: 5,
-    logger: testLogger(),
-  });
+  const redis = redisFromSettings(testSettings(), testLogger());
   const hub = new ExecutionStreamHub(redis, testLogger());
   let log: CountingLog;
   let server: Server;
