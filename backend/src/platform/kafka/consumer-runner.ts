@@ -1,5 +1,8 @@
 /**
- * Runs typed event handlers on Kafka topics, at least once.
+ * Runs typed event handlers on Kafka topics, at least once. This module holds the consumer's
+ * lifecycle, its kafkajs wiring, its offset commits and the ordered batch loop; what happens to one
+ * message (validation, handler, retries, dead letters) is in message-processor.ts, and the
+ * unordered mode (`maxInFlight` set) in unordered-dispatcher.ts.
  *
  * Commits. Only the offset of a message whose handler returned `done`, or that was written to the
  * dead-letter topic (failed validation, `invalid` outcome, retries exhausted), is committed, and a
@@ -27,59 +30,29 @@
  * the interval; awaited commits throw, as kafkajs' own commits would).
  * So a crash delivers again what was handled since the last commit: up to about one interval of
  * messages with auto commit, the current batch without; handlers must be idempotent by event_id.
+ * The unordered mode commits each partition's finished prefix instead (see unordered-dispatcher.ts).
  *
  * Batches. eachBatch (eachBatchAutoResolve off) handles at most KAFKA_MAX_POLL_RECORDS messages
  * per call and returns; the rest of the fetched batch is fetched again, never skipped.
  * Messages of one partition are handled one at a time in offset order; up to
  * `partitionsConsumedConcurrently` partitions run at once.
  *
- * Unordered mode (`maxInFlight` set). kafkajs fetches again only once every batch of a fetch is
- * handled, so in ordered mode one slow message holds back every partition of the consumer. In this
- * mode eachBatch waits (heartbeating) for one of `maxInFlight` slots, shared by all partitions of
- * the runner, then starts the message's handling in the background and resolves its offset at
- * once, so kafkajs fetches on; a partition's messages start in offset order but run and finish in
- * any order. Commits follow the same rules, except that each partition's committed offset is its
- * finished prefix (the offset of its first dispatched message that has not finished): it never
- * passes a running message, and messages finished after it are delivered again after a crash.
- * - KAFKA_ENABLE_AUTO_COMMIT=true: background commits as above.
- * - KAFKA_ENABLE_AUTO_COMMIT=false: a message whose end moves the finished prefix awaits the commit
- *   before giving its slot back (concurrent ends share one OffsetCommit).
- * `keep` (stop during a backoff wait; failed dead-letter write) leaves the message unfinished, so
- * its partition's commits stop before it until it is delivered again; while the runner is not
- * stopping, it is handled again at once (after the dead-letter pause) instead. A rejoin starts the
- * bookkeeping over: kafkajs fetches from the committed offsets again, handlings still running from
- * before no longer move commits, and a message fetched again while its earlier delivery still runs
- * here waits for that one instead of running twice at once (it holds a slot meanwhile).
- * stop() pauses fetching, aborts the signal, waits for every handling, commits the finished
- * prefixes, then leaves the group (all within `stopTimeoutMs`).
- *
- * Retries. `retry` outcomes (and thrown errors) are retried in process with exponential backoff
- * and jitter up to KAFKA_CONSUMER_MAX_ATTEMPTS, then dead-lettered with dlq_reason
- * `retries_exhausted`; `invalid` and messages failing validation are dead-lettered at once.
- *
  * stop(): abort the handlers' signal (backoff waits end at once; their message is not committed),
  * commit what finished, let kafkajs finish the in-flight eachBatch call (which commits what it
- * finished), leave the group and disconnect, all within `stopTimeoutMs`.
+ * finished), leave the group and disconnect, all within `stopTimeoutMs`. In unordered mode it first
+ * pauses fetching and waits for the background handlings before that commit.
  */
-import { context, propagation, ROOT_CONTEXT } from '@opentelemetry/api';
-import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
-import {
-  validationFailure,
-  type AnyEventOf,
-  type EventCatalog,
-  type EventDefinitions,
-  type EventParseResult,
-} from '../../events/catalog.js';
+import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { EventCatalog, EventDefinitions } from '../../events/catalog.js';
 import type { Settings } from '../../settings/settings.js';
 import { AppError } from '../errors/app-error.js';
-import { withCorrelation, type Logger } from '../logging/logger.js';
-import { backoffDelay, sleepUnlessAborted, type BackoffPolicy } from './backoff.js';
-import { deadLetterMessage, type DeadLetterReason, type DeadLetterSink } from './dead-letter.js';
-import type { AnyEventHandler, EventHandlers, HandlerContext, HandlerOutcome } from './handler.js';
-import { decodeHeaders } from './headers.js';
-import { InFlightOffsets, PartitionOffsets, Slots } from './in-flight.js';
+import type { Logger } from '../logging/logger.js';
+import type { DeadLetterSink } from './dead-letter.js';
+import type { AnyEventHandler, EventHandlers } from './handler.js';
+import { whileHeartbeating } from './heartbeat.js';
+import { MessageProcessor } from './message-processor.js';
 import { OffsetCommitter } from './offset-committer.js';
-import { deadLetterTopic } from './topics.js';
+import { UnorderedDispatcher } from './unordered-dispatcher.js';
 
 export type ConsumerRunnerSettings = Pick<
   Settings,
@@ -116,62 +89,38 @@ export interface ConsumerRunnerOptions<D extends EventDefinitions> {
   fetchMaxWaitMs?: number;
   /**
    * Unordered mode: handle up to this many messages at once, across all partitions of this runner
-   * and regardless of their order (see the header). Default: ordered, one at a time per partition.
+   * and regardless of their order (see unordered-dispatcher.ts). Default: ordered, one at a time per
+   * partition.
    */
   maxInFlight?: number;
 }
 
-/** 'commit': resolve the offset. 'keep': leave it unresolved so the message is delivered again. */
-type Disposition = 'commit' | 'keep';
-
-interface Session {
+interface Session<D extends EventDefinitions> {
   consumer: Consumer;
   abort: AbortController;
   committer: OffsetCommitter;
   /** Set in unordered mode. */
-  unordered: Unordered | undefined;
-}
-
-/** A session's messages handled in the background (unordered mode). */
-interface Unordered {
-  slots: Slots;
-  offsets: InFlightOffsets;
-  /** Each message's handling (process() until it is not kept), by "topic\0partition\0offset". */
-  running: Map<string, Promise<Disposition>>;
-  /** Everything started in the background, including the commit after it; stop() waits for these. */
-  tasks: Set<Promise<void>>;
-}
-
-interface MessageLocation {
-  topic: string;
-  partition: number;
-  offset: string;
+  unordered: UnorderedDispatcher<D> | undefined;
 }
 
 export class ConsumerRunner<D extends EventDefinitions> {
   readonly name: string;
   readonly groupId: string;
   private readonly kafka: Kafka;
-  private readonly catalog: EventCatalog<D>;
   private readonly settings: ConsumerRunnerSettings;
-  private readonly producer: DeadLetterSink;
   private readonly logger: Logger;
-  private readonly handlers: ReadonlyMap<string, AnyEventHandler<D>>;
   private readonly topics: readonly string[];
-  private readonly deadLetterTopic: string;
-  private readonly backoff: BackoffPolicy;
+  private readonly processor: MessageProcessor<D>;
   private readonly partitionsConsumedConcurrently: number;
   private readonly stopTimeoutMs: number;
   private readonly fetchMaxWaitMs: number;
   private readonly maxInFlight: number | undefined;
-  private starting: Promise<Session> | undefined;
+  private starting: Promise<Session<D>> | undefined;
   private stopping: Promise<void> | undefined;
 
   constructor(options: ConsumerRunnerOptions<D>) {
     this.kafka = options.kafka;
-    this.catalog = options.catalog;
     this.settings = options.settings;
-    this.producer = options.producer;
     this.groupId = options.groupId ?? options.settings.KAFKA_CONSUMER_GROUP_ID;
     this.name = `consumer:${this.groupId}`;
     this.partitionsConsumedConcurrently = options.partitionsConsumedConcurrently ?? 1;
@@ -182,27 +131,30 @@ export class ConsumerRunner<D extends EventDefinitions> {
       throw new AppError('internal', `maxInFlight must be a positive integer, got ${maxInFlight}`);
     }
     this.maxInFlight = maxInFlight;
-    this.deadLetterTopic = deadLetterTopic(options.settings);
-    this.backoff = {
-      baseMs: options.settings.KAFKA_CONSUMER_RETRY_BASE_MS,
-      maxMs: options.settings.KAFKA_CONSUMER_RETRY_MAX_MS,
-    };
 
+    const { catalog } = options;
     const handlers = new Map<string, AnyEventHandler<D>>();
     const topics: string[] = [];
     for (const [type, handler] of Object.entries(options.handlers)) {
-      if (!this.catalog.has(type)) {
+      if (!catalog.has(type)) {
         throw new AppError('internal', `handler for "${type}", which is not in the event catalog`);
       }
       if (handler === undefined) continue;
-      // A handler only ever receives events whose event_type matched its key (checked in decode()).
+      // A handler only ever receives events whose event_type matched its key (checked in MessageProcessor).
       handlers.set(type, handler as AnyEventHandler<D>);
-      topics.push(this.catalog.topicFor(type));
+      topics.push(catalog.topicFor(type));
     }
     if (handlers.size === 0) throw new AppError('internal', 'ConsumerRunner needs at least one handler');
-    this.handlers = handlers;
     this.topics = topics;
     this.logger = options.logger.child({ component: 'consumer-runner', group_id: this.groupId });
+    this.processor = new MessageProcessor({
+      catalog,
+      settings: options.settings,
+      handlers,
+      producer: options.producer,
+      groupId: this.groupId,
+      logger: this.logger,
+    });
   }
 
   async start(): Promise<void> {
@@ -228,7 +180,7 @@ export class ConsumerRunner<D extends EventDefinitions> {
     return this.stopping;
   }
 
-  private async connect(): Promise<Session> {
+  private async connect(): Promise<Session<D>> {
     const consumer = this.kafka.consumer({
       groupId: this.groupId,
       sessionTimeout: this.settings.KAFKA_SESSION_TIMEOUT_MS,
@@ -249,18 +201,20 @@ export class ConsumerRunner<D extends EventDefinitions> {
         : undefined,
       logger: this.logger,
     });
-    const unordered: Unordered | undefined =
+    const unordered =
       this.maxInFlight === undefined
         ? undefined
-        : {
-            slots: new Slots(this.maxInFlight),
-            offsets: new InFlightOffsets(),
-            running: new Map(),
-            tasks: new Set(),
-          };
+        : new UnorderedDispatcher({
+            maxInFlight: this.maxInFlight,
+            processor: this.processor,
+            committer,
+            signal: abort.signal,
+            settings: this.settings,
+            logger: this.logger,
+          });
     consumer.on(consumer.events.GROUP_JOIN, (event) => {
       committer.assign(event.payload.memberAssignment);
-      unordered?.offsets.reset();
+      unordered?.rejoined();
     });
     // Emitted before kafkajs rejoins: offsets committed now still count for the partitions being given up.
     consumer.on(consumer.events.REBALANCING, () => {
@@ -284,7 +238,7 @@ export class ConsumerRunner<D extends EventDefinitions> {
         eachBatch: (payload) =>
           unordered === undefined
             ? this.handleBatch(payload, abort.signal, committer)
-            : this.dispatchBatch(payload, abort.signal, committer, unordered),
+            : unordered.dispatchBatch(payload),
       });
     } catch (err) {
       committer.close();
@@ -295,7 +249,7 @@ export class ConsumerRunner<D extends EventDefinitions> {
     return { consumer, abort, committer, unordered };
   }
 
-  private async shutdown(starting: Promise<Session>): Promise<void> {
+  private async shutdown(starting: Promise<Session<D>>): Promise<void> {
     const session = await starting.catch(() => undefined);
     if (session === undefined) return;
     this.logger.info('consumer stopping');
@@ -314,7 +268,7 @@ export class ConsumerRunner<D extends EventDefinitions> {
       timer = setTimeout(() => resolve('timeout'), this.stopTimeoutMs);
     });
     const stopped = async () => {
-      if (unordered !== undefined) await drain(unordered.tasks);
+      if (unordered !== undefined) await unordered.drain();
       // Offsets handled while no eachBatch call runs; kafkajs leaves the group right after the last call ends.
       await session.committer.flush().catch((err: unknown) => {
         this.logger.error(
@@ -360,8 +314,10 @@ export class ConsumerRunner<D extends EventDefinitions> {
       for (const message of batch.messages.slice(0, this.settings.KAFKA_MAX_POLL_RECORDS)) {
         if (!payload.isRunning() || payload.isStale() || signal.aborted) break;
         const location = { topic: batch.topic, partition: batch.partition, offset: message.offset };
-        const disposition = await this.whileHeartbeating(heartbeat, () =>
-          this.process(location, message, { signal, commitFinished }),
+        const disposition = await whileHeartbeating(
+          heartbeat,
+          { intervalMs: this.settings.KAFKA_HEARTBEAT_INTERVAL_MS, logger: this.logger },
+          () => this.processor.process(location, message, { signal, commitFinished }),
         );
         if (disposition === 'keep') break;
         payload.resolveOffset(message.offset);
@@ -375,242 +331,4 @@ export class ConsumerRunner<D extends EventDefinitions> {
       if (!this.settings.KAFKA_ENABLE_AUTO_COMMIT || stopping) await commitFinished();
     }
   }
-
-  /**
-   * Unordered mode: hands each message to a background handling as soon as a slot is free and
-   * resolves it at once, so kafkajs fetches on while handlers run.
-   */
-  private async dispatchBatch(
-    payload: EachBatchPayload,
-    signal: AbortSignal,
-    committer: OffsetCommitter,
-    unordered: Unordered,
-  ): Promise<void> {
-    const { batch } = payload;
-    const heartbeat = () => payload.heartbeat();
-    committer.useCommit((offsets) => payload.commitOffsetsIfNecessary(offsets));
-    // Taken once: a rejoin while this call runs detaches it, and kafkajs fetches these messages again.
-    const offsets = unordered.offsets.partition(batch.topic, batch.partition);
-    const canDispatch = () => payload.isRunning() && !payload.isStale() && !signal.aborted && offsets.current;
-    const lastMessage = batch.messages.at(-1);
-    for (const message of batch.messages.slice(0, this.settings.KAFKA_MAX_POLL_RECORDS)) {
-      if (!canDispatch()) break;
-      const acquired = await this.whileHeartbeating(heartbeat, () => unordered.slots.acquire(signal));
-      if (!acquired) break;
-      if (!canDispatch()) {
-        unordered.slots.release();
-        break;
-      }
-      // Like kafkajs' resolveOffset: past the batch's last message also skips trailing control records.
-      const handled = message === lastMessage ? batch.lastOffset() : message.offset;
-      offsets.dispatched(message.offset, String(BigInt(handled) + 1n));
-      payload.resolveOffset(message.offset);
-      const location = { topic: batch.topic, partition: batch.partition, offset: message.offset };
-      this.handleInBackground(unordered, offsets, location, message, { signal, committer });
-    }
-  }
-
-  /**
-   * Handles one message in unordered mode while it holds a slot: process() until its disposition
-   * is `commit`, then hands the partition's finished prefix, if it moved, to the committer.
-   */
-  private handleInBackground(
-    unordered: Unordered,
-    offsets: PartitionOffsets,
-    location: MessageLocation,
-    message: KafkaMessage,
-    { signal, committer }: { signal: AbortSignal; committer: OffsetCommitter },
-  ): void {
-    const key = `${location.topic}\u0000${location.partition}\u0000${location.offset}`;
-    const earlier = unordered.running.get(key);
-    const commitFinished = () => committer.flush();
-    const handling = (async (): Promise<Disposition> => {
-      // Fetched again after a rejoin while the previous delivery still runs here: its result counts.
-      if (earlier !== undefined && (await earlier) === 'commit') return 'commit';
-      for (;;) {
-        let disposition: Disposition;
-        try {
-          disposition = await this.process(location, message, { signal, commitFinished });
-        } catch (err) {
-          this.logger.error(
-            { err, ...location },
-            'handling a message failed unexpectedly; handling it again',
-          );
-          await sleepUnlessAborted(this.backoff.maxMs, signal);
-          disposition = 'keep';
-        }
-        // `keep` while running: no restart or rebalance would deliver it again soon, so retry here.
-        // After a rejoin the partition's next delivery (here or on another member) takes over.
-        if (disposition === 'commit' || signal.aborted || !offsets.current) return disposition;
-        this.logger.info(location, 'message kept; handling it again');
-      }
-    })();
-    unordered.running.set(key, handling);
-    const task = handling
-      .then(async (disposition) => {
-        if (disposition === 'keep') return; // stays unfinished: the committed offset stays before it
-        const committable = offsets.finished(location.offset);
-        if (committable === undefined) return;
-        committer.track(location.topic, location.partition, committable);
-        if (!this.settings.KAFKA_ENABLE_AUTO_COMMIT) await commitFinished();
-      })
-      .catch((err: unknown) => {
-        this.logger.error(
-          { err, ...location },
-          'offset commit failed; it is retried with the next one, else the messages are delivered again',
-        );
-      })
-      .finally(() => {
-        if (unordered.running.get(key) === handling) unordered.running.delete(key);
-        unordered.tasks.delete(task);
-        unordered.slots.release();
-      });
-    unordered.tasks.add(task);
-  }
-
-  /** kafkajs heartbeats only when asked; a slow handler would otherwise lose the partition. */
-  private async whileHeartbeating<T>(heartbeat: () => Promise<void>, work: () => Promise<T>): Promise<T> {
-    const timer = setInterval(() => {
-      heartbeat().catch((err: unknown) => {
-        this.logger.debug({ err }, 'heartbeat during a handler failed; the group will rebalance after it');
-      });
-    }, this.settings.KAFKA_HEARTBEAT_INTERVAL_MS);
-    try {
-      return await work();
-    } finally {
-      clearInterval(timer);
-    }
-  }
-
-  private async process(
-    location: MessageLocation,
-    message: KafkaMessage,
-    { signal, commitFinished }: { signal: AbortSignal; commitFinished: () => Promise<void> },
-  ): Promise<Disposition> {
-    const parsed = this.decode(location.topic, message);
-    if (!parsed.ok) {
-      const logger = this.logger.child(location);
-      return this.deadLetter(
-        location,
-        message,
-        { reason: 'invalid', error: parsed.reason, attempt: 0 },
-        signal,
-        logger,
-      );
-    }
-    const event = parsed.event;
-    const handler = this.handlers.get(event.event_type);
-    const logger = withCorrelation(this.logger, event.metadata.correlation_id, {
-      event_id: event.event_id,
-      event_type: event.event_type,
-      ...location,
-    });
-    if (handler === undefined) {
-      const error = `no handler for event type "${event.event_type}"`;
-      return this.deadLetter(location, message, { reason: 'invalid', error, attempt: 0 }, signal, logger);
-    }
-    const headers = decodeHeaders(message.headers);
-    // Work done by the handler (e.g. events it publishes) continues the producer's trace.
-    const traceContext = propagation.extract(ROOT_CONTEXT, headers);
-
-    for (let attempt = 1; ; attempt += 1) {
-      const handlerContext: HandlerContext = { ...location, headers, attempt, logger, signal };
-      const result = await context.with(traceContext, () => this.attempt(handler, event, handlerContext));
-      switch (result.kind) {
-        case 'done':
-          return 'commit';
-        case 'invalid':
-          return this.deadLetter(
-            location,
-            message,
-            { reason: 'invalid', error: result.reason, attempt },
-            signal,
-            logger,
-          );
-        case 'retry': {
-          if (attempt >= this.settings.KAFKA_CONSUMER_MAX_ATTEMPTS) {
-            const failure = { reason: 'retries_exhausted' as const, error: result.reason, attempt };
-            return this.deadLetter(location, message, failure, signal, logger);
-          }
-          const delayMs = backoffDelay(attempt, this.backoff);
-          logger.warn({ attempt, delay_ms: delayMs, reason: result.reason }, 'handler failed; retrying');
-          // Messages finished earlier in this batch should not wait for this one's retries to be committed.
-          await commitFinished();
-          if (!(await sleepUnlessAborted(delayMs, signal))) {
-            logger.info({ attempt }, 'stopping during a retry wait; message left uncommitted for redelivery');
-            return 'keep';
-          }
-        }
-      }
-    }
-  }
-
-  private async attempt(
-    handler: AnyEventHandler<D>,
-    event: AnyEventOf<D>,
-    handlerContext: HandlerContext,
-  ): Promise<HandlerOutcome> {
-    try {
-      return await handler(event, handlerContext);
-    } catch (err) {
-      handlerContext.logger.debug({ err, attempt: handlerContext.attempt }, 'handler threw');
-      return { kind: 'retry', reason: err instanceof Error ? err.message : String(err) };
-    }
-  }
-
-  private decode(topic: string, message: KafkaMessage): EventParseResult<AnyEventOf<D>> {
-    if (message.value === null) return validationFailure(['(value): message has no value']);
-    let json: unknown;
-    try {
-      json = JSON.parse(message.value.toString('utf8'));
-    } catch (err) {
-      return validationFailure([
-        `(value): not valid JSON (${err instanceof Error ? err.message : String(err)})`,
-      ]);
-    }
-    const parsed = this.catalog.parse(json);
-    if (parsed.ok && this.catalog.eventTypeOfTopic(topic) !== parsed.event.event_type) {
-      return validationFailure([
-        `event_type: "${parsed.event.event_type}" does not belong on topic "${topic}"`,
-      ]);
-    }
-    return parsed;
-  }
-
-  private async deadLetter(
-    location: MessageLocation,
-    message: KafkaMessage,
-    failure: { reason: DeadLetterReason; error: string; attempt: number },
-    signal: AbortSignal,
-    logger: Logger,
-  ): Promise<Disposition> {
-    const letter = deadLetterMessage(message, {
-      originalTopic: location.topic,
-      originalPartition: location.partition,
-      originalOffset: location.offset,
-      attempt: failure.attempt,
-      error: failure.error,
-      failedAt: new Date(),
-      consumerGroup: this.groupId,
-      reason: failure.reason,
-    });
-    try {
-      await this.producer.sendDeadLetter(this.deadLetterTopic, letter);
-    } catch (err) {
-      logger.error({ err }, 'dead-letter write failed; message left uncommitted for redelivery');
-      // Pause before the redelivery so a dead-letter topic that is down is not hammered.
-      await sleepUnlessAborted(this.backoff.maxMs, signal);
-      return 'keep';
-    }
-    logger.warn(
-      { dlq_reason: failure.reason, attempt: failure.attempt, error: failure.error },
-      'message sent to the dead-letter topic',
-    );
-    return 'commit';
-  }
-}
-
-/** Resolves once every task is over, including tasks started meanwhile. */
-async function drain(tasks: ReadonlySet<Promise<void>>): Promise<void> {
-  while (tasks.size > 0) await Promise.all(tasks);
 }
