@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
-import type { Consumer, Kafka } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import {
   createPlatformCatalog,
   type PlatformEvent,
@@ -26,7 +26,8 @@ import { MongoConnection } from '../../src/platform/mongo/mongo-connection.js';
 import { PodMonitor } from '../../src/pod-monitor/pod-monitor.js';
 import { findBaseDir, type Settings } from '../../src/settings/settings.js';
 import { KubernetesPodManager } from '../../src/worker/kubernetes-pod-manager.js';
-import { eventually, testLogger } from '../test-logger.js';
+import { EventRecorder, type Recorded } from '../kafka/event-recorder.js';
+import { testLogger } from '../test-logger.js';
 import { testSettings, uniqueSuffix } from '../test-settings.js';
 import { executionFixture } from '../worker/worker-harness.js';
 import {
@@ -40,13 +41,6 @@ import {
 
 export const DEPLOY_DIR = join(findBaseDir(process.cwd()), 'deploy', 'executor');
 export const FAKE_NODE = 'kwok-node-1';
-
-export interface Recorded {
-  event: PlatformEvent;
-  at: number;
-}
-
-const TERMINAL = ['execution_completed', 'execution_failed', 'execution_timeout', 'execution_cancelled'];
 
 /**
  * One test file's Kubernetes world: a fresh namespace with the shipped RBAC and NetworkPolicy
@@ -71,10 +65,9 @@ export class K8sWorld {
   manager!: KubernetesPodManager;
   monitor: PodMonitor | null = null;
   readonly adminCore = adminKubeConfig().makeApiClient(CoreV1Api);
-  readonly recorded: Recorded[] = [];
+  recorder!: EventRecorder;
   /** Pods the stand-in scheduler leaves unbound. */
   readonly hold = new Set<string>();
-  private recorder: Consumer | undefined;
   private scheduling: NodeJS.Timeout | undefined;
 
   async start(env: Record<string, string> = {}): Promise<void> {
@@ -117,7 +110,23 @@ export class K8sWorld {
       serviceName: 'test',
       serviceVersion: '0',
     });
-    await this.record();
+    this.recorder = new EventRecorder({
+      kafka: this.kafka,
+      catalog: this.catalog,
+      types: [
+        'execution_started',
+        'execution_output',
+        'execution_completed',
+        'execution_failed',
+        'execution_timeout',
+        'execution_cancelled',
+        'pod_created',
+        'pod_scheduled',
+        'pod_deleted',
+      ],
+      timeoutMs: 20_000,
+    });
+    await this.recorder.start();
     this.manager = new KubernetesPodManager({
       kafka: this.kafka,
       catalog: this.catalog,
@@ -162,7 +171,7 @@ export class K8sWorld {
     clearInterval(this.scheduling);
     await this.monitor?.stop();
     await this.manager?.stop();
-    await this.recorder?.disconnect();
+    await this.recorder?.stop();
     await this.producer?.stop();
     await this.admin?.stop();
     await this.mongo?.connection.dropDatabase().catch(() => undefined);
@@ -204,25 +213,24 @@ export class K8sWorld {
     );
   }
 
-  of(executionId: string, type?: string): Recorded[] {
-    return this.recorded.filter(
-      (r) => r.event.aggregate_id === executionId && (type === undefined || r.event.event_type === type),
-    );
+  of(executionId: string, type?: PlatformEvent['event_type']): Recorded[] {
+    return this.recorder.of(executionId, type);
   }
 
   terminals(executionId: string): Recorded[] {
-    return this.of(executionId).filter((r) => TERMINAL.includes(r.event.event_type));
+    return this.recorder.terminals(executionId);
   }
 
-  async terminalOf(executionId: string, timeoutMs = 20_000): Promise<Recorded> {
-    return eventually(() => this.terminals(executionId)[0], {
-      what: `terminal event of ${executionId}`,
-      timeoutMs,
-    });
+  async terminalOf(executionId: string, timeoutMs?: number): Promise<Recorded> {
+    return this.recorder.terminalOf(executionId, timeoutMs);
   }
 
-  async eventOf(executionId: string, type: string, timeoutMs = 20_000): Promise<Recorded> {
-    return eventually(() => this.of(executionId, type)[0], { what: `${type} of ${executionId}`, timeoutMs });
+  async eventOf(
+    executionId: string,
+    type: PlatformEvent['event_type'],
+    timeoutMs?: number,
+  ): Promise<Recorded> {
+    return this.recorder.eventOf(executionId, type, timeoutMs);
   }
 
   async pod(name: string): Promise<V1Pod | null> {
@@ -255,32 +263,5 @@ export class K8sWorld {
         })
         .catch(() => undefined);
     }
-  }
-
-  private async record(): Promise<void> {
-    const consumer = this.kafka.consumer({ groupId: `rec-${uniqueSuffix()}`, maxWaitTimeInMs: 50 });
-    this.recorder = consumer;
-    await consumer.connect();
-    await consumer.subscribe({
-      topics: [
-        'execution_started',
-        'execution_output',
-        'execution_completed',
-        'execution_failed',
-        'execution_timeout',
-        'execution_cancelled',
-        'pod_created',
-        'pod_scheduled',
-        'pod_deleted',
-      ].map((type) => this.catalog.topicFor(type as PlatformEvent['event_type'])),
-      fromBeginning: true,
-    });
-    await consumer.run({
-      eachMessage: ({ message }) => {
-        const parsed = this.catalog.parse(JSON.parse(message.value?.toString() ?? 'null'));
-        if (parsed.ok) this.recorded.push({ event: parsed.event, at: Date.now() });
-        return Promise.resolve();
-      },
-    });
   }
 }

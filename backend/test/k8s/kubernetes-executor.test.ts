@@ -92,6 +92,7 @@ describe('kubernetes backend: worker launches, monitor reports', () => {
     // Live: the first chunk arrives while the pod still runs.
     const first = await world.eventOf(execution.id, 'execution_output');
     expect(first.event.payload).toMatchObject({ stream: 'stdout', seq: 0, data_b64: b64('out\n') });
+    await world.recorder.caughtUp();
     expect(world.terminals(execution.id)).toHaveLength(0);
 
     const final = record({ exit_code: 3, stdout_bytes: 4, stderr_bytes: 5, frames: 2 });
@@ -111,6 +112,7 @@ describe('kubernetes backend: worker launches, monitor reports', () => {
     });
     await waitForPodGone(world.namespace, podName);
     await world.eventOf(execution.id, 'pod_deleted');
+    await world.recorder.caughtUp();
     expect(world.of(execution.id, 'execution_output')).toHaveLength(2);
   });
 
@@ -179,6 +181,7 @@ describe('kubernetes backend: worker launches, monitor reports', () => {
     await waitForPodGone(world.namespace, pod, 5_000);
     // The monitor does not call a cancelled pod vanished (a reconcile pass is where it would).
     await world.monitor!.reconcile();
+    await world.recorder.caughtUp();
     expect(world.terminals(execution.id)).toHaveLength(1);
   });
 
@@ -209,6 +212,7 @@ describe('kubernetes backend: worker launches, monitor reports', () => {
     const terminal = await world.terminalOf(execution.id);
     expect(Buffer.from(resultOf(terminal).stdout_b64, 'base64').toString()).toBe('ab');
     await waitForPodGone(world.namespace, pod);
+    await world.recorder.caughtUp();
     const ids = new Set(world.of(execution.id, 'execution_output').map((r) => r.event.event_id));
     expect(ids.size).toBe(2);
     expect(world.terminals(execution.id)).toHaveLength(1);
@@ -244,6 +248,7 @@ describe('kubernetes backend: worker launches, monitor reports', () => {
     expect(watcher.stats.watches).toBeGreaterThan(before.watches + 1);
     // A second report would come from a re-list or a reconcile pass.
     await world.monitor!.reconcile();
+    await world.recorder.caughtUp();
     expect(world.terminals(first.execution.id)).toHaveLength(1);
     expect(world.terminals(second.execution.id)).toHaveLength(1);
   }, 90_000);

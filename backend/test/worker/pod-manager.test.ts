@@ -3,7 +3,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ExecutionResult, PlatformEventOf } from '../../src/events/definitions.js';
 import { LocalExecutor } from '../../src/executor/local/local-executor.js';
 import { eventually } from '../test-logger.js';
-import { WorkerWorld, type Recorded } from './worker-harness.js';
+import type { Recorded } from '../kafka/event-recorder.js';
+import { WorkerWorld } from './worker-harness.js';
 
 // Real Kafka/Mongo/Redis and real sandboxed runs (needs scripts/install-sandbox.sh, like
 // test/executor). The test stands in for the saga orchestrator: it inserts the execution record
@@ -142,6 +143,7 @@ describe('k8s worker with the local backend', () => {
     await eventually(async () => ((await w.committedCommands()) === 1 ? true : undefined), {
       what: 'the command committed',
     });
+    await w.recorder.caughtUp();
     expect(w.of(execution.id)).toEqual([]);
   });
 

@@ -1,4 +1,4 @@
-import { Partitioners, type Admin, type Consumer, type Kafka } from 'kafkajs';
+import { Partitioners, type Admin, type Kafka } from 'kafkajs';
 import {
   createPlatformCatalog,
   type ExecutionLimits,
@@ -21,7 +21,8 @@ import { RedisConnections } from '../../src/platform/redis/redis-connections.js'
 import type { Settings } from '../../src/settings/settings.js';
 import { ExecutorAdvertiser } from '../../src/worker/executor-advertiser.js';
 import { createPodCommandPartitions, PodManager } from '../../src/worker/pod-manager.js';
-import { eventually, testLogger } from '../test-logger.js';
+import { EventRecorder, type Recorded } from '../kafka/event-recorder.js';
+import { testLogger } from '../test-logger.js';
 import { testSettings, uniqueSuffix } from '../test-settings.js';
 
 const MiB = 1024 * 1024;
@@ -56,12 +57,6 @@ export function executionFixture(
   };
 }
 
-export interface Recorded {
-  event: PlatformEvent;
-  /** When the test consumer received it (ms since epoch). */
-  at: number;
-}
-
 /**
  * One test's worker world: own topic prefix, consumer group, database and advert key; an
  * in-process PodManager + ExecutorAdvertiser on a shared LocalExecutor; a recorder of every
@@ -77,13 +72,12 @@ export class WorkerWorld {
   readonly executions: ExecutionRepository;
   readonly redis: RedisConnections;
   readonly directory: RuntimeDirectory;
-  readonly events: Recorded[] = [];
+  readonly recorder: EventRecorder;
   readonly producer: EventProducer<PlatformEventDefinitions>;
   readonly admin: KafkaAdminComponent;
   advertiser!: ExecutorAdvertiser;
   manager!: PodManager;
   private readonly suffix = uniqueSuffix();
-  private recorder: Consumer | undefined;
   private rawAdmin: Admin | undefined;
 
   constructor(private readonly executor: LocalExecutor) {
@@ -113,6 +107,18 @@ export class WorkerWorld {
       ttlSeconds: 30,
       cacheMs: 0,
     });
+    this.recorder = new EventRecorder({
+      kafka: this.kafka,
+      catalog: this.catalog,
+      types: [
+        'execution_started',
+        'execution_output',
+        'execution_completed',
+        'execution_failed',
+        'execution_timeout',
+        'execution_cancelled',
+      ],
+    });
     this.producer = new EventProducer({ kafka: this.kafka, catalog: this.catalog, logger: this.logger });
     this.admin = new KafkaAdminComponent(this.kafka, {
       topics: this.catalog.topics(),
@@ -139,7 +145,7 @@ export class WorkerWorld {
       replicationFactor: 1,
     });
     await Promise.all([this.mongo.start(), this.redis.start(), this.admin.start(), this.producer.start()]);
-    await this.record();
+    await this.recorder.start();
     this.advertiser = new ExecutorAdvertiser({
       directory: this.directory,
       backend: this.executor,
@@ -165,7 +171,7 @@ export class WorkerWorld {
   async stop(): Promise<void> {
     await this.manager?.stop();
     await this.advertiser?.stop();
-    await this.recorder?.disconnect();
+    await this.recorder.stop();
     await this.producer.stop();
     await this.admin.stop();
     if (this.rawAdmin) {
@@ -236,30 +242,19 @@ export class WorkerWorld {
   }
 
   of(executionId: string): Recorded[] {
-    return this.events.filter((r) => r.event.aggregate_id === executionId);
+    return this.recorder.of(executionId);
   }
 
-  async terminalOf(executionId: string, timeoutMs = 15_000): Promise<Recorded> {
-    return eventually(
-      () =>
-        this.of(executionId).find((r) =>
-          ['execution_completed', 'execution_failed', 'execution_timeout', 'execution_cancelled'].includes(
-            r.event.event_type,
-          ),
-        ),
-      { what: `terminal event of ${executionId}`, timeoutMs },
-    );
+  async terminalOf(executionId: string, timeoutMs?: number): Promise<Recorded> {
+    return this.recorder.terminalOf(executionId, timeoutMs);
   }
 
   async eventOf(
     executionId: string,
     type: PlatformEvent['event_type'],
-    timeoutMs = 15_000,
+    timeoutMs?: number,
   ): Promise<Recorded> {
-    return eventually(() => this.of(executionId).find((r) => r.event.event_type === type), {
-      what: `${type} of ${executionId}`,
-      timeoutMs,
-    });
+    return this.recorder.eventOf(executionId, type, timeoutMs);
   }
 
   /** Sum of the commands group's committed offsets on create_pod_command. */
@@ -294,30 +289,6 @@ export class WorkerWorld {
       if (partitionOf(candidate) === partition) ids.push(candidate);
     }
     return ids;
-  }
-
-  private async record(): Promise<void> {
-    const topics = (
-      [
-        'execution_started',
-        'execution_output',
-        'execution_completed',
-        'execution_failed',
-        'execution_timeout',
-        'execution_cancelled',
-      ] as const
-    ).map((type) => this.catalog.topicFor(type));
-    const consumer = this.kafka.consumer({ groupId: `rec-${uniqueSuffix()}`, maxWaitTimeInMs: 50 });
-    this.recorder = consumer;
-    await consumer.connect();
-    await consumer.subscribe({ topics, fromBeginning: true });
-    await consumer.run({
-      eachMessage: ({ message }) => {
-        const parsed = this.catalog.parse(JSON.parse(message.value?.toString() ?? 'null'));
-        if (parsed.ok) this.events.push({ event: parsed.event, at: Date.now() });
-        return Promise.resolve();
-      },
-    });
   }
 
   private connectedAdmin(): Admin {
