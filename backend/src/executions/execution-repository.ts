@@ -1,4 +1,4 @@
-import { Schema } from 'mongoose';
+import { Schema, type Collection, type mongo } from 'mongoose';
 import type { MongoConnection } from '../platform/mongo/mongo-connection.js';
 import {
   ACTIVE_STATUSES,
@@ -74,19 +74,19 @@ function toDomain(doc: ExecutionDoc): Execution {
  * duplicate or late events cannot undo progress and the first terminal write wins.
  */
 export class ExecutionRepository {
-  private readonly model;
+  private readonly docs: Collection<ExecutionDoc>;
 
   constructor(mongo: MongoConnection) {
-    this.model = mongo.model<ExecutionDoc>('Execution', schema, 'executions');
+    this.docs = mongo.collection<ExecutionDoc>('Execution', schema, 'executions');
   }
 
   async create(execution: Execution): Promise<void> {
     const { id, ...rest } = execution;
-    await this.model.create({ _id: id, ...rest });
+    await this.docs.insertOne({ _id: id, ...rest });
   }
 
   async findById(id: string): Promise<Execution | null> {
-    const doc = await this.model.findById(id).lean<ExecutionDoc>();
+    const doc = await this.docs.findOne({ _id: id });
     return doc ? toDomain(doc) : null;
   }
 
@@ -107,41 +107,43 @@ export class ExecutionRepository {
       set.finishedAt = at;
       set.outcome = fields.outcome ?? null;
     }
-    const doc = await this.model
-      .findOneAndUpdate({ _id: id, status: { $in: statusesBefore(to) } }, { $set: set }, { new: true })
-      .lean<ExecutionDoc>();
+    const doc = await this.docs.findOneAndUpdate(
+      { _id: id, status: { $in: statusesBefore(to) } },
+      { $set: set },
+      { returnDocument: 'after' },
+    );
     return doc ? toDomain(doc) : null;
   }
 
   async markRequestPublished(id: string): Promise<void> {
-    await this.model.updateOne({ _id: id }, { $set: { requestPublished: true } });
+    await this.docs.updateOne({ _id: id }, { $set: { requestPublished: true } });
   }
 
   /** Executions whose execution_requested never reached Kafka (the API died in between). */
   async unpublishedBefore(cutoff: Date, limit = 100): Promise<Execution[]> {
-    const docs = await this.model
+    const docs = await this.docs
       .find({ requestPublished: false, status: 'queued', createdAt: { $lt: cutoff } })
       .sort({ createdAt: 1 })
       .limit(limit)
-      .lean<ExecutionDoc[]>();
+      .toArray();
     return docs.map(toDomain);
   }
 
   /** Active executions that have not moved since `cutoff`: candidates for the reconciler. */
   async staleActive(statuses: readonly ActiveStatus[], cutoff: Date, limit = 100): Promise<Execution[]> {
-    const docs = await this.model
+    const docs = await this.docs
       .find({
         status: { $in: statuses.filter((s) => ACTIVE_STATUSES.includes(s)) },
         updatedAt: { $lt: cutoff },
       })
       .sort({ updatedAt: 1 })
       .limit(limit)
-      .lean<ExecutionDoc[]>();
+      .toArray();
     return docs.map(toDomain);
   }
 
   async list(filter: ExecutionListFilter): Promise<{ items: Execution[]; total: number }> {
-    const query: Record<string, unknown> = {};
+    const query: mongo.Filter<ExecutionDoc> = {};
     if (filter.userId) query.userId = filter.userId;
     if (filter.status) query.status = filter.status;
     if (filter.lang) query.lang = filter.lang;
@@ -152,19 +154,14 @@ export class ExecutionRepository {
       };
     }
     const [docs, total] = await Promise.all([
-      this.model
-        .find(query)
-        .sort({ createdAt: -1, _id: 1 })
-        .skip(filter.offset)
-        .limit(filter.limit)
-        .lean<ExecutionDoc[]>(),
-      this.model.countDocuments(query),
+      this.docs.find(query).sort({ createdAt: -1, _id: 1 }).skip(filter.offset).limit(filter.limit).toArray(),
+      this.docs.countDocuments(query),
     ]);
     return { items: docs.map(toDomain), total };
   }
 
   async delete(id: string): Promise<boolean> {
-    const result = await this.model.deleteOne({ _id: id });
+    const result = await this.docs.deleteOne({ _id: id });
     return result.deletedCount === 1;
   }
 }

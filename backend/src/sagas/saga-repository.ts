@@ -1,4 +1,4 @@
-import { Schema, type ModifyResult } from 'mongoose';
+import { Schema, type Collection } from 'mongoose';
 import type { MongoConnection } from '../platform/mongo/mongo-connection.js';
 import type { Saga, SagaCompensation, SagaState, SagaStep } from './saga.js';
 
@@ -34,10 +34,10 @@ function isDuplicateKey(err: unknown): boolean {
  * current state, so concurrent actors (scheduler, cancel, reconciler) cannot both win.
  */
 export class SagaRepository {
-  private readonly model;
+  private readonly docs: Collection<SagaDoc>;
 
   constructor(mongo: MongoConnection) {
-    this.model = mongo.model<SagaDoc>('Saga', schema, 'sagas');
+    this.docs = mongo.collection<SagaDoc>('Saga', schema, 'sagas');
   }
 
   /**
@@ -53,15 +53,11 @@ export class SagaRepository {
     const steps: SagaStep[] = 'name' in first ? [first] : [...first];
     const at = steps[0]?.at ?? new Date();
     const upsert = () =>
-      this.model
-        .findOneAndUpdate(
-          { _id: id },
-          {
-            $setOnInsert: { state, steps, compensations: [], error, createdAt: at, updatedAt: at },
-          },
-          { upsert: true, new: true, includeResultMetadata: true },
-        )
-        .lean<ModifyResult<SagaDoc>>();
+      this.docs.findOneAndUpdate(
+        { _id: id },
+        { $setOnInsert: { state, steps, compensations: [], error, createdAt: at, updatedAt: at } },
+        { upsert: true, returnDocument: 'after', includeResultMetadata: true },
+      );
     let result: Awaited<ReturnType<typeof upsert>>;
     try {
       result = await upsert();
@@ -80,7 +76,7 @@ export class SagaRepository {
   }
 
   async findById(id: string): Promise<Saga | null> {
-    const doc = await this.model.findById(id).lean<SagaDoc>();
+    const doc = await this.docs.findOne({ _id: id });
     return doc ? toDomain(doc) : null;
   }
 
@@ -99,14 +95,16 @@ export class SagaRepository {
     if (extra.error !== undefined) set.error = extra.error;
     const push: Record<string, unknown> = { steps: done };
     if (extra.compensation) push.compensations = extra.compensation;
-    const doc = await this.model
-      .findOneAndUpdate({ _id: id, state: { $in: [...from] } }, { $set: set, $push: push }, { new: true })
-      .lean<SagaDoc>();
+    const doc = await this.docs.findOneAndUpdate(
+      { _id: id, state: { $in: [...from] } },
+      { $set: set, $push: push },
+      { returnDocument: 'after' },
+    );
     return doc ? toDomain(doc) : null;
   }
 
   /** Appends a step without changing the state (a side effect that was carried out). */
   async recordStep(id: string, done: SagaStep): Promise<void> {
-    await this.model.updateOne({ _id: id }, { $push: { steps: done }, $set: { updatedAt: done.at } });
+    await this.docs.updateOne({ _id: id }, { $push: { steps: done }, $set: { updatedAt: done.at } });
   }
 }

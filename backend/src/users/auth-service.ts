@@ -118,8 +118,9 @@ export class AuthService {
   async currentUser(rawToken: string): Promise<Session> {
     const { tokens, denylist, users } = this.options;
     const token = tokens.verify(rawToken);
-    if (await denylist.isRevoked(token.jti)) throw new AppError('unauthorized', 'Token revoked');
-    const user = await users.findById(token.userId);
+    // Both lookups at once: every authenticated request waits for them.
+    const [revoked, user] = await Promise.all([denylist.isRevoked(token.jti), users.findById(token.userId)]);
+    if (revoked) throw new AppError('unauthorized', 'Token revoked');
     if (!user) throw new AppError('unauthorized', 'User no longer exists');
     if (!user.active) throw new AppError('unauthorized', 'Account is disabled');
     return { user, token };

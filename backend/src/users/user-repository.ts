@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Schema } from 'mongoose';
+import { Schema, type Collection, type mongo } from 'mongoose';
 import { AppError } from '../platform/errors/app-error.js';
 import type { MongoConnection } from '../platform/mongo/mongo-connection.js';
 import type { User, UserRole } from './user.js';
@@ -70,17 +70,17 @@ function duplicateField(err: unknown): 'username' | 'email' | undefined {
 
 /** users in Mongo. Returns plain objects; username and email are unique. */
 export class UserRepository {
-  private readonly model;
+  private readonly docs: Collection<UserDoc>;
 
   constructor(mongo: MongoConnection) {
-    this.model = mongo.model<UserDoc>('User', schema, 'users');
+    this.docs = mongo.collection<UserDoc>('User', schema, 'users');
   }
 
   async create(input: NewUser): Promise<User> {
     const now = new Date();
     const doc: UserDoc = { _id: randomUUID(), ...input, active: true, createdAt: now, updatedAt: now };
     try {
-      await this.model.create(doc);
+      await this.docs.insertOne(doc);
     } catch (err) {
       throw conflictOf(err) ?? err;
     }
@@ -89,7 +89,7 @@ export class UserRepository {
 
   /** One page of users ordered by username, and how many match in all. */
   async list(query: UserQuery): Promise<UserPage> {
-    const filter: Record<string, unknown> = {};
+    const filter: mongo.Filter<UserDoc> = {};
     if (query.search !== undefined && query.search !== '') {
       const pattern = new RegExp(escapeRegex(query.search), 'i');
       filter.$or = [{ username: pattern }, { email: pattern }];
@@ -97,8 +97,8 @@ export class UserRepository {
     if (query.role !== undefined) filter.role = query.role;
     if (query.active !== undefined) filter.active = query.active;
     const [docs, total] = await Promise.all([
-      this.model.find(filter).sort({ username: 1 }).skip(query.offset).limit(query.limit).lean<UserDoc[]>(),
-      this.model.countDocuments(filter),
+      this.docs.find(filter).sort({ username: 1 }).skip(query.offset).limit(query.limit).toArray(),
+      this.docs.countDocuments(filter),
     ]);
     return { users: docs.map(toDomain), total };
   }
@@ -107,9 +107,11 @@ export class UserRepository {
   async update(id: string, changes: UserChanges): Promise<User | null> {
     let doc: UserDoc | null;
     try {
-      doc = await this.model
-        .findOneAndUpdate({ _id: id }, { $set: { ...changes, updatedAt: new Date() } }, { new: true })
-        .lean<UserDoc>();
+      doc = await this.docs.findOneAndUpdate(
+        { _id: id },
+        { $set: { ...changes, updatedAt: new Date() } },
+        { returnDocument: 'after' },
+      );
     } catch (err) {
       throw conflictOf(err) ?? err;
     }
@@ -118,23 +120,23 @@ export class UserRepository {
 
   /** Returns whether a user with that id existed. */
   async delete(id: string): Promise<boolean> {
-    const result = await this.model.deleteOne({ _id: id });
+    const result = await this.docs.deleteOne({ _id: id });
     return result.deletedCount === 1;
   }
 
   async findById(id: string): Promise<User | null> {
-    const doc = await this.model.findById(id).lean<UserDoc>();
+    const doc = await this.docs.findOne({ _id: id });
     return doc ? toDomain(doc) : null;
   }
 
   async findByUsername(username: string): Promise<User | null> {
-    const doc = await this.model.findOne({ username }).lean<UserDoc>();
+    const doc = await this.docs.findOne({ username });
     return doc ? toDomain(doc) : null;
   }
 
   /** Returns whether a user with that id existed. */
   async setActive(id: string, active: boolean): Promise<boolean> {
-    const result = await this.model.updateOne({ _id: id }, { $set: { active, updatedAt: new Date() } });
+    const result = await this.docs.updateOne({ _id: id }, { $set: { active, updatedAt: new Date() } });
     return result.matchedCount === 1;
   }
 }
