@@ -4,6 +4,12 @@ import { LuaScript } from '../platform/redis/lua-script.js';
 export const PRIORITIES = ['critical', 'high', 'normal', 'low', 'background'] as const;
 export type Priority = (typeof PRIORITIES)[number];
 
+/**
+ * Where `enqueueOrClaim` put an execution: `claimed` holds a slot now, `queued` waits, `present`
+ * was already queued or holding a slot (nothing changed).
+ */
+export type Admission = 'claimed' | 'queued' | 'present';
+
 export interface QueueStats {
   queued: Record<Priority, number>;
   active: number;
@@ -23,6 +29,34 @@ return 1
 
 // Atomically: if fewer than max slots are held, pop the oldest execution of the highest priority
 // and give it a slot with a lease deadline. Several orchestrators can call this concurrently.
+// KEYS: the priority queues, then the active set. ARGV: id, priority index (1-based), enqueue
+// score, cap, lease deadline. Nothing waiting at the same or a higher priority is ahead of a new
+// entry only when those queues are empty; lower priorities would have been claimed after it anyway.
+const ENQUEUE_OR_CLAIM = new LuaScript(`
+local id = ARGV[1]
+local active = KEYS[#KEYS]
+if redis.call('ZSCORE', active, id) then return 'present' end
+for i = 1, #KEYS - 1 do
+  if redis.call('ZSCORE', KEYS[i], id) then return 'present' end
+end
+local priority = tonumber(ARGV[2])
+if redis.call('ZCARD', active) < tonumber(ARGV[4]) then
+  local ahead = false
+  for i = 1, priority do
+    if redis.call('ZCARD', KEYS[i]) > 0 then
+      ahead = true
+      break
+    end
+  end
+  if not ahead then
+    redis.call('ZADD', active, ARGV[5], id)
+    return 'claimed'
+  end
+end
+redis.call('ZADD', KEYS[priority], ARGV[3], id)
+return 'queued'
+`);
+
 const CLAIM = new LuaScript(`
 local active = KEYS[#KEYS]
 if redis.call('ZCARD', active) >= tonumber(ARGV[1]) then return false end
@@ -74,6 +108,32 @@ export class ExecutionQueue {
       String(now),
     )) as number;
     return added === 1;
+  }
+
+  /**
+   * Enqueue and claim in one step: the execution takes a slot at once when one is free and nothing
+   * of the same or a higher priority waits (it would have been the next claim anyway), else it is
+   * queued as by `enqueue`. Saves a new execution the separate claim round trip when slots are free.
+   */
+  async enqueueOrClaim(
+    executionId: string,
+    priority: Priority,
+    maxConcurrent: number,
+    leaseMs: number,
+    now = Date.now(),
+  ): Promise<Admission> {
+    const admission = (await ENQUEUE_OR_CLAIM.run(
+      this.redis,
+      this.queueKeys.length + 1,
+      ...this.queueKeys,
+      this.activeKey,
+      executionId,
+      String(PRIORITIES.indexOf(priority) + 1),
+      String(now),
+      String(maxConcurrent),
+      String(now + leaseMs),
+    )) as Admission;
+    return admission;
   }
 
   /** The next execution to run, or null when the cap is reached or nothing is queued. */

@@ -1,4 +1,9 @@
-import type { PlatformEventDefinitions, PlatformEventOf, TerminalEventType } from '../events/definitions.js';
+import type {
+  PlatformEvent,
+  PlatformEventDefinitions,
+  PlatformEventOf,
+  TerminalEventType,
+} from '../events/definitions.js';
 import type { ExecutionRepository } from '../executions/execution-repository.js';
 import { isTerminal } from '../executions/execution.js';
 import {
@@ -15,23 +20,27 @@ import {
 } from '../executions/execution-events.js';
 import { sagaStateForVerdict, step } from './saga.js';
 import type { SagaRepository } from './saga-repository.js';
+import type { Admitted } from './saga-scheduler.js';
 
 export interface SagaHandlerDeps {
   queue: ExecutionQueue;
   executions: ExecutionRepository;
   sagas: SagaRepository;
   events: ExecutionEvents;
+  /** Runs the scheduler now (a slot may be claimable). */
+  wakeScheduler: () => void;
   /**
-   * Runs the scheduler now (a slot may be claimable). `justQueued`: the request of the execution
-   * just queued, which the scheduler may use instead of reading the execution from Mongo.
+   * Queues a request whose saga was just created, or dispatches it at once when a slot is free
+   * (SagaScheduler.admit); `announce` (its execution_queued) then goes out with its command.
    */
-  wakeScheduler: (justQueued?: RequestedExecution) => void;
+  admit: (request: RequestedExecution, announce: PlatformEvent) => Promise<Admitted>;
 }
 
 /**
- * execution_requested: create the saga, queue the execution, announce it. Idempotent by
- * execution id: a redelivery finds the saga and re-runs only steps that are themselves idempotent
- * (enqueue skips an execution already queued or running; execution_queued may repeat).
+ * execution_requested: create the saga, queue the execution (or, with a slot free, dispatch it at
+ * once), announce it. Idempotent by execution id: a redelivery finds the saga and re-runs only
+ * steps that are themselves idempotent (enqueue skips an execution already queued or running;
+ * execution_queued may repeat).
  *
  * The execution is not read from Mongo: the API stored it before publishing this event (which
  * carries everything a pod command needs), and an execution that ended or was cancelled before
@@ -53,13 +62,13 @@ export async function onExecutionRequested(
     logger.info({ saga_state: saga.state }, 'saga already past queueing; duplicate request ignored');
     return outcome.done();
   }
-  const added = await deps.queue.enqueue(id, priority);
-  // Scheduling need not wait for the announcement: events on different topics have no order anyway.
-  deps.wakeScheduler(event.payload);
-  await deps.events.publish(
-    deps.events.build('execution_queued', id, { execution_id: id, priority }, userId),
-  );
-  logger.info({ priority, newly_enqueued: added }, 'execution queued');
+  const queued = deps.events.build('execution_queued', id, { execution_id: id, priority }, userId);
+  const admitted = await deps.admit(event.payload, queued);
+  // Sent with its command, or its saga ended meanwhile: nothing left to announce.
+  if (admitted === 'sent' || admitted === 'skipped') return outcome.done();
+  // Waiting for a slot (or back in the queue after a failed dispatch): the scheduler takes it from here.
+  await deps.events.publish(queued);
+  logger.info({ priority, admitted }, 'execution queued');
   return outcome.done();
 }
 

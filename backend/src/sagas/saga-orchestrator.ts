@@ -1,7 +1,6 @@
 import type { Kafka } from 'kafkajs';
 import type { PlatformEventCatalog, PlatformEventDefinitions } from '../events/definitions.js';
 import type { ExecutionRepository } from '../executions/execution-repository.js';
-import type { RequestedExecution } from '../executions/execution-events.js';
 import { ConsumerRunner, type ConsumerRunnerSettings } from '../platform/kafka/consumer-runner.js';
 import type { EventProducer } from '../platform/kafka/producer.js';
 import { type Component, LifecycleGate } from '../platform/lifecycle/component.js';
@@ -116,12 +115,19 @@ export class SagaOrchestrator implements Component {
       maxConcurrent: settings.MAX_CONCURRENT_EXECUTIONS,
       leaseMs: (settings.K8S_POD_EXECUTION_TIMEOUT + settings.EXECUTION_LEASE_GRACE_SECONDS) * 1000,
     });
-    const wakeScheduler = (justQueued?: RequestedExecution): void => scheduler.wake(justQueued);
+    const wakeScheduler = (): void => scheduler.wake();
     const runner = new ConsumerRunner({
       kafka: this.options.kafka,
       catalog: this.options.catalog,
       settings,
-      handlers: sagaHandlers({ queue, executions, sagas, events, wakeScheduler }),
+      handlers: sagaHandlers({
+        queue,
+        executions,
+        sagas,
+        events,
+        wakeScheduler,
+        admit: (request, announce) => scheduler.admit(request, announce),
+      }),
       logger,
       producer: this.options.producer,
       // Requests, cancels and terminal events are separate topics; the saga's conditional moves

@@ -77,4 +77,42 @@ describe('ExecutionQueue against redis-server', () => {
     expect(await q.expiredLeases(2_000)).toEqual(['stale']);
     expect(await q.renew('never-held', 1_000)).toBe(false);
   });
+
+  it('when a slot is free and nothing of its priority or higher waits, then enqueueOrClaim takes the slot at once', async () => {
+    const q = queue();
+    await q.enqueue('low-waiting', 'low');
+    expect(await q.enqueueOrClaim('first', 'normal', 2, 60_000)).toBe('claimed');
+    expect((await q.stats()).active).toBe(1);
+    // Lower priorities do not hold it back; the waiting low one is still next for the drain.
+    expect(await q.claim(5, 60_000)).toBe('low-waiting');
+  });
+
+  it('when something of the same or a higher priority waits, or the cap is reached, then enqueueOrClaim queues behind it', async () => {
+    const q = queue();
+    await q.enqueue('high-waiting', 'high', 1);
+    expect(await q.enqueueOrClaim('normal-new', 'normal', 5, 60_000, 2)).toBe('queued');
+    expect(await q.enqueueOrClaim('high-new', 'high', 5, 60_000, 3)).toBe('queued');
+    // A critical one has nothing ahead of it.
+    expect(await q.enqueueOrClaim('critical-new', 'critical', 5, 60_000, 4)).toBe('claimed');
+    const order: Array<string | null> = [];
+    for (let i = 0; i < 4; i++) order.push(await q.claim(5, 60_000));
+    expect(order).toEqual(['high-waiting', 'high-new', 'normal-new', null]);
+
+    const full = queue();
+    expect(await full.enqueueOrClaim('a', 'normal', 1, 60_000)).toBe('claimed');
+    expect(await full.enqueueOrClaim('b', 'critical', 1, 60_000)).toBe('queued');
+    expect(await full.claim(1, 60_000)).toBeNull();
+  });
+
+  it('when the execution is already queued or holds a slot, then enqueueOrClaim changes nothing', async () => {
+    const q = queue();
+    expect(await q.enqueueOrClaim('x', 'normal', 1, 60_000)).toBe('claimed');
+    expect(await q.enqueueOrClaim('x', 'normal', 5, 60_000)).toBe('present');
+    await q.enqueue('y', 'low');
+    expect(await q.enqueueOrClaim('y', 'critical', 5, 60_000)).toBe('present');
+    const stats = await q.stats();
+    expect(stats.active).toBe(1);
+    expect(stats.queued.low).toBe(1);
+    expect(stats.queued.critical).toBe(0);
+  });
 });
