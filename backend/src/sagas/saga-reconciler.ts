@@ -35,6 +35,7 @@ export interface ReconcileReport {
   queueTimeouts: number;
   requeued: number;
   orphanSlotsReleased: number;
+  abandonedClaimsRequeued: number;
 }
 
 // No held slot has a lease deadline beyond this, so expiredLeases(ALL) lists every held slot.
@@ -83,7 +84,7 @@ export class SagaReconciler implements Component {
   }
 
   private async pass(now: Date): Promise<ReconcileReport> {
-    const noSlots = { leasesExpired: 0, orphanSlotsReleased: 0 };
+    const noSlots = { leasesExpired: 0, orphanSlotsReleased: 0, abandonedClaimsRequeued: 0 };
     const report: ReconcileReport = {
       republished: await this.guarded('republish unpublished requests', 0, () => this.republishRequests(now)),
       ...(await this.guarded('check held slots', noSlots, () => this.checkSlots(now))),
@@ -127,15 +128,21 @@ export class SagaReconciler implements Component {
    * (2) A slot whose lease ran out while its execution is still active: the executor is lost, so
    * fail the execution and delete whatever sandbox may be left. (5) A slot whose execution is
    * already final in Mongo: its terminal event was lost on the way here, so only free the slot.
+   * (6) A slot whose lease ran out while its saga is still `queued`: the orchestrator that claimed
+   * it died before moving the saga to `scheduled`, which comes before the command, so nothing ran;
+   * the execution is queued again instead of failed as lost. (A dispatch still alive a whole lease
+   * after its claim would send a second command; a claim is followed by the move within
+   * milliseconds, and a failed move compensates at once.)
    */
   private async checkSlots(
     now: Date,
-  ): Promise<Pick<ReconcileReport, 'leasesExpired' | 'orphanSlotsReleased'>> {
-    const { queue, executions, events } = this.options;
+  ): Promise<Pick<ReconcileReport, 'leasesExpired' | 'orphanSlotsReleased' | 'abandonedClaimsRequeued'>> {
+    const { queue, executions, sagas, events } = this.options;
     const expired = new Set(await queue.expiredLeases(now.getTime()));
     const held = (await queue.expiredLeases(ALL_SLOTS)).slice(0, this.options.batchSize ?? 100);
     let leasesExpired = 0;
     let orphanSlotsReleased = 0;
+    let abandonedClaimsRequeued = 0;
     for (const id of held) {
       const logger = withCorrelation(this.logger, id);
       const execution = await executions.findById(id);
@@ -145,6 +152,14 @@ export class SagaReconciler implements Component {
         continue;
       }
       if (!expired.has(id)) continue;
+      if ((await sagas.findById(id))?.state === 'queued') {
+        await queue.release(id);
+        await queue.enqueue(id, execution.priority);
+        await sagas.recordStep(id, step('requeued_by_reconciler', 'slot claimed but its command never sent'));
+        abandonedClaimsRequeued++;
+        logger.warn('lease expired before the command was sent; queued again');
+        continue;
+      }
       const userId = execution.userId;
       await events.publish(
         events.build('execution_failed', id, resultWithoutOutput(id, 'failed', LOST_EXECUTOR_REASON), userId),
@@ -159,8 +174,8 @@ export class SagaReconciler implements Component {
       leasesExpired++;
       logger.warn({ status: execution.status }, 'lease expired; execution failed as lost and its slot freed');
     }
-    if (leasesExpired + orphanSlotsReleased > 0) this.options.wakeScheduler();
-    return { leasesExpired, orphanSlotsReleased };
+    if (leasesExpired + orphanSlotsReleased + abandonedClaimsRequeued > 0) this.options.wakeScheduler();
+    return { leasesExpired, orphanSlotsReleased, abandonedClaimsRequeued };
   }
 
   /** (3) Waited longer than EXECUTION_MAX_QUEUE_SECONDS for a slot. */

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { step } from '../../src/sagas/saga.js';
 import { eventually } from '../test-logger.js';
 import { PipelineWorld } from './pipeline.js';
 
@@ -73,5 +74,26 @@ describe('the saga reconciler', () => {
     await w.waitDrained(w.orchestratorGroup, ['execution_failed', 'execution_completed']);
     expect(w.seen('create_pod_command', victim.id)).toHaveLength(0);
     expect((await w.sagas.findById(victim.id))?.state).toBe('failed');
+  });
+
+  it('when a lease runs out while the saga is still queued (the orchestrator died between claim and command), then the execution is queued again and runs instead of failing as lost', async () => {
+    world = await new PipelineWorld({
+      INTEGR8SCODE_RECONCILE_INTERVAL_SECONDS: '600',
+      INTEGR8SCODE_MAX_CONCURRENT_EXECUTIONS: '1',
+    }).start();
+    const w = world;
+    const reconciler = w.orchestrator?.reconciler;
+    if (reconciler === undefined) throw new Error('no orchestrator');
+    // What a dead dispatcher leaves: the saga queued, the slot claimed a lease ago, no command.
+    const victim = await w.submit({ publish: false });
+    await w.sagas.createIfAbsent(victim.id, 'queued', step('requested'));
+    expect(await w.queue.enqueueOrClaim(victim.id, 'normal', 1, 1_000, Date.now() - 60_000)).toBe('claimed');
+
+    const report = await reconciler.reconcile();
+    expect(report).toMatchObject({ abandonedClaimsRequeued: 1, leasesExpired: 0 });
+    await w.waitForStatus(victim.id, 'completed');
+    expect(w.seen('create_pod_command', victim.id)).toHaveLength(1);
+    const saga = await w.sagas.findById(victim.id);
+    expect(saga?.steps.map((s) => s.name)).toContain('requeued_by_reconciler');
   });
 });
