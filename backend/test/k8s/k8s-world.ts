@@ -3,7 +3,6 @@ import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import type { Kafka } from 'kafkajs';
 import {
   createPlatformCatalog,
-  type PlatformEvent,
   type PlatformEventCatalog,
   type PlatformEventDefinitions,
 } from '../../src/events/definitions.js';
@@ -26,7 +25,7 @@ import { MongoConnection } from '../../src/platform/mongo/mongo-connection.js';
 import { PodMonitor } from '../../src/pod-monitor/pod-monitor.js';
 import { findBaseDir, type Settings } from '../../src/settings/settings.js';
 import { KubernetesPodManager } from '../../src/worker/kubernetes-pod-manager.js';
-import { EventRecorder, type Recorded } from '../kafka/event-recorder.js';
+import { EventRecorder } from '../kafka/event-recorder.js';
 import { testLogger } from '../test-logger.js';
 import { testSettings, uniqueSuffix } from '../test-settings.js';
 import { executionFixture } from '../worker/worker-harness.js';
@@ -211,26 +210,6 @@ export class K8sWorld {
         reason,
       }),
     );
-  }
-
-  of(executionId: string, type?: PlatformEvent['event_type']): Recorded[] {
-    return this.recorder.of(executionId, type);
-  }
-
-  terminals(executionId: string): Recorded[] {
-    return this.recorder.terminals(executionId);
-  }
-
-  async terminalOf(executionId: string, timeoutMs?: number): Promise<Recorded> {
-    return this.recorder.terminalOf(executionId, timeoutMs);
-  }
-
-  async eventOf(
-    executionId: string,
-    type: PlatformEvent['event_type'],
-    timeoutMs?: number,
-  ): Promise<Recorded> {
-    return this.recorder.eventOf(executionId, type, timeoutMs);
   }
 
   async pod(name: string): Promise<V1Pod | null> {

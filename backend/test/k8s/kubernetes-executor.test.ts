@@ -82,24 +82,24 @@ describe('kubernetes backend: worker launches, monitor reports', () => {
       uid: running.metadata?.uid,
     });
     expect(running.spec?.automountServiceAccountToken).toBe(false);
-    await world.eventOf(execution.id, 'pod_created');
-    const started = await world.eventOf(execution.id, 'execution_started');
+    await world.recorder.eventOf(execution.id, 'pod_created');
+    const started = await world.recorder.eventOf(execution.id, 'execution_started');
     expect(started.event.payload).toMatchObject({ backend: 'kubernetes', pod_name: podName });
 
     const logFile = join(logDir, `${podName}.log`);
     await setPodLogFile(world.namespace, podName, logFile);
     await appendPodLog(logFile, `S {"v":1}\nO 0 ${b64('out\n')}\n`);
     // Live: the first chunk arrives while the pod still runs.
-    const first = await world.eventOf(execution.id, 'execution_output');
+    const first = await world.recorder.eventOf(execution.id, 'execution_output');
     expect(first.event.payload).toMatchObject({ stream: 'stdout', seq: 0, data_b64: b64('out\n') });
     await world.recorder.caughtUp();
-    expect(world.terminals(execution.id)).toHaveLength(0);
+    expect(world.recorder.terminals(execution.id)).toHaveLength(0);
 
     const final = record({ exit_code: 3, stdout_bytes: 4, stderr_bytes: 5, frames: 2 });
     await appendPodLog(logFile, `E 1 ${b64('warn\n')}\nX ${final}\n`);
     await setPodOutcome(world.namespace, podName, 'succeeded', { terminationMessage: final });
 
-    const terminal = await world.terminalOf(execution.id);
+    const terminal = await world.recorder.terminalOf(execution.id);
     expect(terminal.event.event_type).toBe('execution_completed');
     const result = resultOf(terminal);
     expect(result).toMatchObject({ verdict: 'completed', exit_code: 3, output_chunks: 2, reason: null });
@@ -111,9 +111,9 @@ describe('kubernetes backend: worker launches, monitor reports', () => {
       peak_memory_bytes: 9_000_000,
     });
     await waitForPodGone(world.namespace, podName);
-    await world.eventOf(execution.id, 'pod_deleted');
+    await world.recorder.eventOf(execution.id, 'pod_deleted');
     await world.recorder.caughtUp();
-    expect(world.of(execution.id, 'execution_output')).toHaveLength(2);
+    expect(world.recorder.of(execution.id, 'execution_output')).toHaveLength(2);
   });
 
   it.each([
@@ -143,7 +143,7 @@ describe('kubernetes backend: worker launches, monitor reports', () => {
   ] as const)('maps the %s outcome %j to %s / %s', async (outcome, options, eventType, verdict) => {
     const { execution, pod } = await launchRunning();
     await setPodOutcome(world.namespace, pod, outcome, options);
-    const terminal = await world.terminalOf(execution.id);
+    const terminal = await world.recorder.terminalOf(execution.id);
     expect(terminal.event.event_type).toBe(eventType);
     expect(resultOf(terminal).verdict).toBe(verdict);
     if (outcome === 'evicted') expect(resultOf(terminal).reason).toMatch(/^resource: evicted/);
@@ -154,7 +154,7 @@ describe('kubernetes backend: worker launches, monitor reports', () => {
     const { execution, pod } = await launchRunning();
     const t0 = Date.now();
     await setPodOutcome(world.namespace, pod, 'image-pull');
-    const terminal = await world.terminalOf(execution.id);
+    const terminal = await world.recorder.terminalOf(execution.id);
     expect(Date.now() - t0).toBeLessThan(10_000);
     expect(resultOf(terminal)).toMatchObject({ verdict: 'failed' });
     expect(resultOf(terminal).reason).toMatch(/^system: ImagePullBackOff/);
@@ -167,7 +167,7 @@ describe('kubernetes backend: worker launches, monitor reports', () => {
     await world.sendCreatePod(execution);
     await eventually(async () => (await world.pod(pod)) ?? undefined, { what: 'pod created' });
     await markUnschedulable(world.namespace, pod, '0/1 nodes are available: 1 Insufficient memory.');
-    const terminal = await world.terminalOf(execution.id, 20_000);
+    const terminal = await world.recorder.terminalOf(execution.id, 20_000);
     expect(resultOf(terminal).reason).toBe('unschedulable: 0/1 nodes are available: 1 Insufficient memory.');
     await waitForPodGone(world.namespace, pod);
   });
@@ -175,14 +175,14 @@ describe('kubernetes backend: worker launches, monitor reports', () => {
   it('cancel: delete_pod_command deletes the running pod at once and reports cancelled', async () => {
     const { execution, pod } = await launchRunning();
     await world.sendDeletePod(execution.id, 'user cancelled');
-    const terminal = await world.terminalOf(execution.id);
+    const terminal = await world.recorder.terminalOf(execution.id);
     expect(terminal.event.event_type).toBe('execution_cancelled');
     expect(resultOf(terminal).reason).toBe('user cancelled');
     await waitForPodGone(world.namespace, pod, 5_000);
     // The monitor does not call a cancelled pod vanished (a reconcile pass is where it would).
     await world.monitor!.reconcile();
     await world.recorder.caughtUp();
-    expect(world.terminals(execution.id)).toHaveLength(1);
+    expect(world.recorder.terminals(execution.id)).toHaveLength(1);
   });
 
   it('collects orphans and fails running executions whose pod vanished', async () => {
@@ -192,7 +192,7 @@ describe('kubernetes backend: worker launches, monitor reports', () => {
     await waitForPodGone(world.namespace, pod, 10_000);
 
     const lost = await world.createExecution('print(1)\n', 'running', new Date(Date.now() - 60_000));
-    const terminal = await world.terminalOf(lost.id, 10_000);
+    const terminal = await world.recorder.terminalOf(lost.id, 10_000);
     expect(resultOf(terminal)).toMatchObject({ verdict: 'failed', reason: VANISHED_POD_REASON });
   });
 
@@ -201,7 +201,7 @@ describe('kubernetes backend: worker launches, monitor reports', () => {
     const logFile = join(logDir, `${pod}.log`);
     await setPodLogFile(world.namespace, pod, logFile);
     await appendPodLog(logFile, `S {"v":1}\nO 0 ${b64('a')}\n`);
-    await world.eventOf(execution.id, 'execution_output');
+    await world.recorder.eventOf(execution.id, 'execution_output');
     await world.monitor?.stop();
     await appendPodLog(logFile, `O 1 ${b64('b')}\n`);
     const final = record({ stdout_bytes: 2, frames: 2 });
@@ -209,18 +209,18 @@ describe('kubernetes backend: worker launches, monitor reports', () => {
     await setPodOutcome(world.namespace, pod, 'succeeded', { terminationMessage: final });
     await waitForPodPhase(world.namespace, pod, 'Succeeded');
     await world.startMonitor();
-    const terminal = await world.terminalOf(execution.id);
+    const terminal = await world.recorder.terminalOf(execution.id);
     expect(Buffer.from(resultOf(terminal).stdout_b64, 'base64').toString()).toBe('ab');
     await waitForPodGone(world.namespace, pod);
     await world.recorder.caughtUp();
-    const ids = new Set(world.of(execution.id, 'execution_output').map((r) => r.event.event_id));
+    const ids = new Set(world.recorder.of(execution.id, 'execution_output').map((r) => r.event.event_id));
     expect(ids.size).toBe(2);
-    expect(world.terminals(execution.id)).toHaveLength(1);
+    expect(world.recorder.terminals(execution.id)).toHaveLength(1);
   });
 
   it('survives an API server restart and a forced watch expiry (410 Gone) without losing or repeating terminal events', async () => {
     const first = await launchRunning();
-    await world.eventOf(first.execution.id, 'execution_started');
+    await world.recorder.eventOf(first.execution.id, 'execution_started');
     const watcher = world.monitor!.watcher;
     const oldVersion = watcher.version!;
     const before = { ...watcher.stats };
@@ -228,7 +228,7 @@ describe('kubernetes backend: worker launches, monitor reports', () => {
     // A pod created after the restart, then the watch forced back to a version from before it:
     // the new server's watch cache does not reach that far, so it answers 410 and we list again.
     const second = await launchRunning();
-    await world.eventOf(second.execution.id, 'execution_started', 30_000);
+    await world.recorder.eventOf(second.execution.id, 'execution_started', 30_000);
     watcher.resumeFrom(oldVersion);
     await eventually(() => (watcher.stats.expired > before.expired ? true : undefined), {
       what: 'a 410 Gone',
@@ -241,7 +241,7 @@ describe('kubernetes backend: worker launches, monitor reports', () => {
       });
     }
     for (const { execution, pod } of [first, second]) {
-      const terminal = await world.terminalOf(execution.id, 30_000);
+      const terminal = await world.recorder.terminalOf(execution.id, 30_000);
       expect(resultOf(terminal)).toMatchObject({ verdict: 'completed', exit_code: 0 });
       await waitForPodGone(world.namespace, pod, 15_000);
     }
@@ -249,7 +249,7 @@ describe('kubernetes backend: worker launches, monitor reports', () => {
     // A second report would come from a re-list or a reconcile pass.
     await world.monitor!.reconcile();
     await world.recorder.caughtUp();
-    expect(world.terminals(first.execution.id)).toHaveLength(1);
-    expect(world.terminals(second.execution.id)).toHaveLength(1);
+    expect(world.recorder.terminals(first.execution.id)).toHaveLength(1);
+    expect(world.recorder.terminals(second.execution.id)).toHaveLength(1);
   }, 90_000);
 });

@@ -74,8 +74,8 @@ describe('k8s worker with the local backend', () => {
     const execution = await w.createExecution('python', python, 'print("hello")\n');
     await w.sendCreatePod(execution);
 
-    const terminal = await w.terminalOf(execution.id);
-    const events = w.of(execution.id);
+    const terminal = await w.recorder.terminalOf(execution.id);
+    const events = w.recorder.of(execution.id);
     expect(events[0]?.event).toMatchObject({
       event_type: 'execution_started',
       payload: { execution_id: execution.id, backend: 'local' },
@@ -90,10 +90,13 @@ describe('k8s worker with the local backend', () => {
     });
     expect(text(result.stdout_b64)).toBe('hello\n');
     // All output events were published before the terminal one; wait until all arrived.
-    await eventually(() => (outputs(w.of(execution.id)).length === result.output_chunks ? true : undefined), {
-      what: `${result.output_chunks} output events`,
-    });
-    const chunks = outputs(w.of(execution.id)).sort((a, b) => a.seq - b.seq);
+    await eventually(
+      () => (outputs(w.recorder.of(execution.id)).length === result.output_chunks ? true : undefined),
+      {
+        what: `${result.output_chunks} output events`,
+      },
+    );
+    const chunks = outputs(w.recorder.of(execution.id)).sort((a, b) => a.seq - b.seq);
     expect(result.output_chunks).toBeGreaterThan(0);
     expect(chunks.map((c) => c.seq)).toEqual([...Array(result.output_chunks).keys()]);
     expect(chunks.map((c) => text(c.data_b64)).join('')).toBe('hello\n');
@@ -108,15 +111,18 @@ describe('k8s worker with the local backend', () => {
     const execution = await w.createExecution('python', python, script);
     await w.sendCreatePod(execution);
 
-    const terminal = await w.terminalOf(execution.id);
-    const before = outputs(w.of(execution.id).filter((r) => r.at < terminal.at));
+    const terminal = await w.recorder.terminalOf(execution.id);
+    const before = outputs(w.recorder.of(execution.id).filter((r) => r.at < terminal.at));
     expect(before.length).toBeGreaterThanOrEqual(3);
     expect(before.map((c) => c.seq)).toEqual([...before.keys()]);
     const result = resultOf(terminal);
-    await eventually(() => (outputs(w.of(execution.id)).length === result.output_chunks ? true : undefined), {
-      what: `${result.output_chunks} output events`,
-    });
-    const all = outputs(w.of(execution.id));
+    await eventually(
+      () => (outputs(w.recorder.of(execution.id)).length === result.output_chunks ? true : undefined),
+      {
+        what: `${result.output_chunks} output events`,
+      },
+    );
+    const all = outputs(w.recorder.of(execution.id));
     expect(all.map((c) => c.seq)).toEqual([...all.keys()]);
     expect(
       all
@@ -131,7 +137,7 @@ describe('k8s worker with the local backend', () => {
     const w = await startWorld();
     const execution = await w.createExecution('python', python, 'import sys\nsys.exit(7)\n');
     await w.sendCreatePod(execution);
-    const terminal = await w.terminalOf(execution.id);
+    const terminal = await w.recorder.terminalOf(execution.id);
     expect(terminal.event.event_type).toBe('execution_completed');
     expect(resultOf(terminal)).toMatchObject({ verdict: 'completed', exit_code: 7, output_chunks: 0 });
   });
@@ -144,7 +150,7 @@ describe('k8s worker with the local backend', () => {
       what: 'the command committed',
     });
     await w.recorder.caughtUp();
-    expect(w.of(execution.id)).toEqual([]);
+    expect(w.recorder.of(execution.id)).toEqual([]);
   });
 
   it('when delete_pod_command arrives mid-run, then the run ends as execution_cancelled within 2 s', async () => {
@@ -155,13 +161,13 @@ describe('k8s worker with the local backend', () => {
       'import time\nprint("tick", flush=True)\ntime.sleep(8)\nprint("never")\n',
     );
     await w.sendCreatePod(execution);
-    await eventually(() => (outputs(w.of(execution.id)).length > 0 ? true : undefined), {
+    await eventually(() => (outputs(w.recorder.of(execution.id)).length > 0 ? true : undefined), {
       what: 'first output',
     });
 
     const sentAt = Date.now();
     await w.sendDeletePod(execution.id);
-    const terminal = await w.terminalOf(execution.id, 5_000);
+    const terminal = await w.recorder.terminalOf(execution.id, 5_000);
     expect(terminal.at - sentAt).toBeLessThan(2_000);
     expect(terminal.event.event_type).toBe('execution_cancelled');
     const result = resultOf(terminal);
@@ -179,9 +185,9 @@ describe('k8s worker with the local backend', () => {
     // Offset order on the partition: first, second, third.
     for (const execution of [first!, second!, third!]) await w.sendCreatePod(execution);
 
-    const ends = await Promise.all([first!, second!, third!].map((e) => w.terminalOf(e.id)));
+    const ends = await Promise.all([first!, second!, third!].map((e) => w.recorder.terminalOf(e.id)));
     const starts = await Promise.all(
-      [first!, second!, third!].map((e) => w.eventOf(e.id, 'execution_started')),
+      [first!, second!, third!].map((e) => w.recorder.eventOf(e.id, 'execution_started')),
     );
     // The events' own timestamps: the worker stamps them when it builds them.
     const stamp = (r: Recorded) => Date.parse(r.event.timestamp);
@@ -204,13 +210,13 @@ describe('k8s worker with the local backend', () => {
       'import time\nprint("x", flush=True)\ntime.sleep(8)\n',
     );
     await w.sendCreatePod(execution);
-    await w.eventOf(execution.id, 'execution_started');
-    await eventually(() => (outputs(w.of(execution.id)).length > 0 ? true : undefined), {
+    await w.recorder.eventOf(execution.id, 'execution_started');
+    await eventually(() => (outputs(w.recorder.of(execution.id)).length > 0 ? true : undefined), {
       what: 'first output',
     });
 
     await w.manager.stop();
-    const terminal = await w.terminalOf(execution.id, 5_000);
+    const terminal = await w.recorder.terminalOf(execution.id, 5_000);
     expect(terminal.event.event_type).toBe('execution_cancelled');
   });
 });

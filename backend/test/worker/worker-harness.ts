@@ -2,7 +2,6 @@ import { Partitioners, type Admin, type Kafka } from 'kafkajs';
 import {
   createPlatformCatalog,
   type ExecutionLimits,
-  type PlatformEvent,
   type PlatformEventCatalog,
   type PlatformEventDefinitions,
 } from '../../src/events/definitions.js';
@@ -21,7 +20,7 @@ import { RedisConnections } from '../../src/platform/redis/redis-connections.js'
 import type { Settings } from '../../src/settings/settings.js';
 import { ExecutorAdvertiser } from '../../src/worker/executor-advertiser.js';
 import { createPodCommandPartitions, PodManager } from '../../src/worker/pod-manager.js';
-import { EventRecorder, type Recorded } from '../kafka/event-recorder.js';
+import { EventRecorder } from '../kafka/event-recorder.js';
 import { testLogger } from '../test-logger.js';
 import { testSettings, uniqueSuffix } from '../test-settings.js';
 
@@ -239,22 +238,6 @@ export class WorkerWorld {
         { service_name: 'test-saga', service_version: '0', correlation_id: executionId },
       ),
     );
-  }
-
-  of(executionId: string): Recorded[] {
-    return this.recorder.of(executionId);
-  }
-
-  async terminalOf(executionId: string, timeoutMs?: number): Promise<Recorded> {
-    return this.recorder.terminalOf(executionId, timeoutMs);
-  }
-
-  async eventOf(
-    executionId: string,
-    type: PlatformEvent['event_type'],
-    timeoutMs?: number,
-  ): Promise<Recorded> {
-    return this.recorder.eventOf(executionId, type, timeoutMs);
   }
 
   /** Sum of the commands group's committed offsets on create_pod_command. */
