@@ -25,7 +25,7 @@ import { MongoConnection } from '../../src/platform/mongo/mongo-connection.js';
 import { PodMonitor } from '../../src/pod-monitor/pod-monitor.js';
 import { findBaseDir, type Settings } from '../../src/settings/settings.js';
 import { KubernetesPodManager } from '../../src/worker/kubernetes-pod-manager.js';
-import { EventRecorder } from '../kafka/event-recorder.js';
+import { EventRecorder, RUN_EVENT_TYPES } from '../kafka/event-recorder.js';
 import { testLogger } from '../test-logger.js';
 import { testSettings, uniqueSuffix } from '../test-settings.js';
 import { executionFixture } from '../worker/worker-harness.js';
@@ -112,17 +112,7 @@ export class K8sWorld {
     this.recorder = new EventRecorder({
       kafka: this.kafka,
       catalog: this.catalog,
-      types: [
-        'execution_started',
-        'execution_output',
-        'execution_completed',
-        'execution_failed',
-        'execution_timeout',
-        'execution_cancelled',
-        'pod_created',
-        'pod_scheduled',
-        'pod_deleted',
-      ],
+      types: [...RUN_EVENT_TYPES, 'pod_created', 'pod_scheduled', 'pod_deleted'],
       timeoutMs: 20_000,
     });
     await this.recorder.start();

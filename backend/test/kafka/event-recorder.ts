@@ -9,6 +9,13 @@ import { uniqueSuffix } from '../test-settings.js';
 
 type EventType = PlatformEvent['event_type'];
 
+/** What the worker reports about a run: started, output, and one terminal event. */
+export const RUN_EVENT_TYPES: readonly EventType[] = [
+  'execution_started',
+  'execution_output',
+  ...TERMINAL_EVENT_TYPES,
+];
+
 export interface Recorded {
   event: PlatformEvent;
   /** When the test consumer received it (ms since epoch). */

@@ -7,41 +7,84 @@ import { SagaScheduler } from '../../src/sagas/saga-scheduler.js';
 import { eventually } from '../test-logger.js';
 import { PipelineWorld } from './pipeline.js';
 
+/** A scheduler with one slot on the world's queue, publishing through its own producer. */
+interface Rig {
+  w: PipelineWorld;
+  producer: EventProducer<PlatformEventDefinitions>;
+  scheduler: SagaScheduler;
+  /** Stores an execution and its queued saga (as the request handler does), without a request event. */
+  newExecution(): Promise<string>;
+  /** Hands a stored execution to admit(), as the request handler does. */
+  admit(id: string): ReturnType<SagaScheduler['admit']>;
+}
+
 describe('the saga scheduler', () => {
-  let world: PipelineWorld | undefined;
-  let scheduler: SagaScheduler | undefined;
-  let producer: EventProducer<PlatformEventDefinitions> | undefined;
+  let rig: Rig | undefined;
 
   afterEach(async () => {
-    await scheduler?.stop();
-    await producer?.stop();
-    await world?.cleanup();
-    world = undefined;
+    await rig?.scheduler.stop();
+    await rig?.producer.stop();
+    await rig?.w.cleanup();
+    rig = undefined;
   });
 
-  it('when the pod command cannot be published, then the claim is compensated (slot freed, re-queued) and retried once Kafka is back', async () => {
-    world = await new PipelineWorld().start({});
-    const w = world;
-    // Not started yet: every publish through it fails, as with a broker that is down.
-    producer = new EventProducer({ kafka: w.kafka, catalog: w.catalog, logger: w.logger });
-    scheduler = new SagaScheduler({
+  /** `producerUp: false`: every publish fails, as with a broker that is down, until producer.start(). */
+  async function startRig(options: { producerUp: boolean; pollIntervalMs: number }): Promise<Rig> {
+    const w = await new PipelineWorld().start({});
+    const producer = new EventProducer({ kafka: w.kafka, catalog: w.catalog, logger: w.logger });
+    if (options.producerUp) await producer.start();
+    const events = new ExecutionEvents(producer, w.catalog, { serviceName: 'it', serviceVersion: '0' });
+    const scheduler = new SagaScheduler({
       queue: w.queue,
       executions: w.executions,
       sagas: w.sagas,
-      events: new ExecutionEvents(producer, w.catalog, { serviceName: 'it', serviceVersion: '0' }),
+      events,
       logger: w.logger,
       maxConcurrent: 1,
       leaseMs: 60_000,
-      pollIntervalMs: 50,
+      pollIntervalMs: options.pollIntervalMs,
     });
-    const execution = await w.submit({ publish: false });
-    await w.sagas.createIfAbsent(execution.id, 'queued', step('requested'));
-    await w.queue.enqueue(execution.id, 'normal');
-    await scheduler.start();
+    const newExecution = async (): Promise<string> => {
+      const execution = await w.submit({ publish: false });
+      await w.sagas.createIfAbsent(execution.id, 'queued', step('requested'));
+      return execution.id;
+    };
+    const admit = async (id: string): ReturnType<SagaScheduler['admit']> => {
+      const execution = await w.executions.findById(id);
+      if (execution === null) throw new Error(`execution ${id} not stored`);
+      const request = requestPayload(execution);
+      const announce = events.build(
+        'execution_queued',
+        id,
+        { execution_id: id, priority: request.priority },
+        request.user_id,
+      );
+      return scheduler.admit(request, announce);
+    };
+    rig = { w, producer, scheduler, newExecution, admit };
+    return rig;
+  }
+
+  /** Kafka comes back: the drain sends the command, and the slot stays held by the execution. */
+  async function expectSentAfterRecovery({ w, producer }: Rig, id: string): Promise<void> {
+    await producer.start();
+    await eventually(() => (w.seen('create_pod_command', id).length === 1 ? true : undefined), {
+      what: 'create_pod_command after recovery',
+    });
+    expect((await w.sagas.findById(id))?.state).toBe('scheduled');
+    expect((await w.queue.stats()).active).toBe(1);
+  }
+
+  it('when the pod command cannot be published, then the claim is compensated (slot freed, re-queued) and retried once Kafka is back', async () => {
+    const r = await startRig({ producerUp: false, pollIntervalMs: 50 });
+    const { w } = r;
+    const id = await r.newExecution();
+    await w.queue.enqueue(id, 'normal');
+    await r.scheduler.start();
 
     const compensated = await eventually(
       async () => {
-        const saga = await w.sagas.findById(execution.id);
+        const saga = await w.sagas.findById(id);
         return saga && saga.compensations.length > 0 ? saga : undefined;
       },
       { what: 'a compensation on the saga' },
@@ -50,108 +93,51 @@ describe('the saga scheduler', () => {
     await eventually(
       async () => {
         const stats = await w.queue.stats();
-        const saga = await w.sagas.findById(execution.id);
+        const saga = await w.sagas.findById(id);
         // Between attempts: back in the queue, no slot held, saga queued again.
         return stats.active === 0 && stats.queued.normal === 1 && saga?.state === 'queued' ? true : undefined;
       },
       { what: 'the execution back in the queue without a slot' },
     );
-
-    await producer.start();
-    await eventually(() => (w.seen('create_pod_command', execution.id).length === 1 ? true : undefined), {
-      what: 'create_pod_command after recovery',
-    });
-    expect((await w.sagas.findById(execution.id))?.state).toBe('scheduled');
-    expect((await w.queue.stats()).active).toBe(1);
+    await expectSentAfterRecovery(r, id);
   });
 
   it('when a new request finds a free slot, then admit sends its command at once, and queues the next one behind the cap', async () => {
-    world = await new PipelineWorld().start({});
-    const w = world;
-    producer = new EventProducer({ kafka: w.kafka, catalog: w.catalog, logger: w.logger });
-    await producer.start();
-    const events = new ExecutionEvents(producer, w.catalog, { serviceName: 'it', serviceVersion: '0' });
-    scheduler = new SagaScheduler({
-      queue: w.queue,
-      executions: w.executions,
-      sagas: w.sagas,
-      events,
-      logger: w.logger,
-      maxConcurrent: 1,
-      leaseMs: 60_000,
-      // No poll during the test: only admit() may dispatch.
-      pollIntervalMs: 60_000,
-    });
-    await scheduler.start();
-    const admit = async (publishedBefore: boolean) => {
-      const execution = await w.submit({ publish: publishedBefore });
-      await w.sagas.createIfAbsent(execution.id, 'queued', step('requested'));
-      const request = requestPayload(execution);
-      const announce = events.build(
-        'execution_queued',
-        execution.id,
-        { execution_id: execution.id, priority: request.priority },
-        request.user_id,
-      );
-      return { id: execution.id, admitted: await scheduler!.admit(request, announce) };
-    };
+    // No poll during the test: only admit() may dispatch.
+    const r = await startRig({ producerUp: true, pollIntervalMs: 60_000 });
+    const { w } = r;
+    await r.scheduler.start();
 
-    const first = await admit(false);
-    expect(first.admitted).toBe('sent');
-    expect((await w.sagas.findById(first.id))?.state).toBe('scheduled');
-    await eventually(() => (w.seen('create_pod_command', first.id).length === 1 ? true : undefined), {
+    const first = await r.newExecution();
+    expect(await r.admit(first)).toBe('sent');
+    expect((await w.sagas.findById(first))?.state).toBe('scheduled');
+    await eventually(() => (w.seen('create_pod_command', first).length === 1 ? true : undefined), {
       what: 'the first command',
     });
     // The announcement went out too (with the command, in one produce request).
-    await eventually(() => (w.seen('execution_queued', first.id).length === 1 ? true : undefined), {
+    await eventually(() => (w.seen('execution_queued', first).length === 1 ? true : undefined), {
       what: 'the first execution_queued',
     });
 
-    const second = await admit(false);
-    expect(second.admitted).toBe('waiting');
-    expect((await w.sagas.findById(second.id))?.state).toBe('queued');
+    const second = await r.newExecution();
+    expect(await r.admit(second)).toBe('waiting');
+    expect((await w.sagas.findById(second))?.state).toBe('queued');
     const stats = await w.queue.stats();
     expect(stats.active).toBe(1);
     expect(stats.queued.normal).toBe(1);
-    expect(w.seen('create_pod_command', second.id)).toHaveLength(0);
+    expect(w.seen('create_pod_command', second)).toHaveLength(0);
   });
 
   it('when the command of a request dispatched at once cannot be published, then the claim is compensated and the drain sends it once Kafka is back', async () => {
-    world = await new PipelineWorld().start({});
-    const w = world;
-    // Not started yet: every publish through it fails, as with a broker that is down.
-    producer = new EventProducer({ kafka: w.kafka, catalog: w.catalog, logger: w.logger });
-    const events = new ExecutionEvents(producer, w.catalog, { serviceName: 'it', serviceVersion: '0' });
-    scheduler = new SagaScheduler({
-      queue: w.queue,
-      executions: w.executions,
-      sagas: w.sagas,
-      events,
-      logger: w.logger,
-      maxConcurrent: 1,
-      leaseMs: 60_000,
-      pollIntervalMs: 50,
-    });
-    await scheduler.start();
-    const execution = await w.submit({ publish: false });
-    await w.sagas.createIfAbsent(execution.id, 'queued', step('requested'));
-    const request = requestPayload(execution);
-    const announce = events.build(
-      'execution_queued',
-      execution.id,
-      { execution_id: execution.id, priority: request.priority },
-      request.user_id,
-    );
-    expect(await scheduler.admit(request, announce)).toBe('compensated');
-    const saga = await w.sagas.findById(execution.id);
+    const r = await startRig({ producerUp: false, pollIntervalMs: 50 });
+    const { w } = r;
+    await r.scheduler.start();
+    const id = await r.newExecution();
+
+    expect(await r.admit(id)).toBe('compensated');
+    const saga = await w.sagas.findById(id);
     expect(saga?.state).toBe('queued');
     expect(saga?.compensations[0]?.name).toBe('release_slot_and_requeue');
-
-    await producer.start();
-    await eventually(() => (w.seen('create_pod_command', execution.id).length === 1 ? true : undefined), {
-      what: 'create_pod_command after recovery',
-    });
-    expect((await w.sagas.findById(execution.id))?.state).toBe('scheduled');
-    expect((await w.queue.stats()).active).toBe(1);
+    await expectSentAfterRecovery(r, id);
   });
 });

@@ -20,7 +20,7 @@ import { RedisConnections } from '../../src/platform/redis/redis-connections.js'
 import type { Settings } from '../../src/settings/settings.js';
 import { ExecutorAdvertiser } from '../../src/worker/executor-advertiser.js';
 import { createPodCommandPartitions, PodManager } from '../../src/worker/pod-manager.js';
-import { EventRecorder } from '../kafka/event-recorder.js';
+import { EventRecorder, RUN_EVENT_TYPES } from '../kafka/event-recorder.js';
 import { testLogger } from '../test-logger.js';
 import { testSettings, uniqueSuffix } from '../test-settings.js';
 
@@ -109,14 +109,7 @@ export class WorkerWorld {
     this.recorder = new EventRecorder({
       kafka: this.kafka,
       catalog: this.catalog,
-      types: [
-        'execution_started',
-        'execution_output',
-        'execution_completed',
-        'execution_failed',
-        'execution_timeout',
-        'execution_cancelled',
-      ],
+      types: RUN_EVENT_TYPES,
     });
     this.producer = new EventProducer({ kafka: this.kafka, catalog: this.catalog, logger: this.logger });
     this.admin = new KafkaAdminComponent(this.kafka, {
