@@ -4,7 +4,7 @@ import { DlqMessageRepository } from '../dlq/dlq-message-repository.js';
 import { runProcess } from '../platform/lifecycle/run-process.js';
 import { ServiceHost } from '../platform/lifecycle/service-host.js';
 import { bootstrapProcess } from './bootstrap.js';
-import { eventPlatform } from './event-platform.js';
+import { eventPlatform } from '../platform/event-platform.js';
 
 // DLQ processor: stores every dead-lettered message in Mongo before committing it. Retrying
 // stored messages by policy (DLQ_RETRY_*) is not built yet.

@@ -5,9 +5,9 @@ import { LocalExecutor } from '../executor/local/local-executor.js';
 import { runProcess } from '../platform/lifecycle/run-process.js';
 import { ServiceHost } from '../platform/lifecycle/service-host.js';
 import { ExecutorAdvertiser } from '../worker/executor-advertiser.js';
-import { createPodCommandPartitions, PodManager } from '../worker/pod-manager.js';
+import { PodManager } from '../worker/pod-manager.js';
 import { bootstrapProcess } from './bootstrap.js';
-import { eventPlatform } from './event-platform.js';
+import { eventPlatform } from '../platform/event-platform.js';
 import { connectKubernetesOrExit } from './kubernetes-connection.js';
 import { ExecutionEvents } from '../executions/execution-events.js';
 import { KubernetesRuntimes } from '../executor/kubernetes/kubernetes-runtimes.js';
@@ -68,7 +68,7 @@ const host = new ServiceHost({
     telemetry,
     mongo,
     redis,
-    topicAdmin({ [catalog.topicFor('create_pod_command')]: createPodCommandPartitions(settings) }),
+    topicAdmin(),
     producer,
     ...(localBackend ? [localBackend] : []),
     new ExecutorAdvertiser({

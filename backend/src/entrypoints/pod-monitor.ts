@@ -6,7 +6,7 @@ import { runProcess } from '../platform/lifecycle/run-process.js';
 import { ServiceHost } from '../platform/lifecycle/service-host.js';
 import { PodMonitor } from '../pod-monitor/pod-monitor.js';
 import { bootstrapProcess } from './bootstrap.js';
-import { eventPlatform } from './event-platform.js';
+import { eventPlatform } from '../platform/event-platform.js';
 import { connectKubernetesOrExit } from './kubernetes-connection.js';
 import { exitNotBuiltYet } from './not-built-yet.js';
 

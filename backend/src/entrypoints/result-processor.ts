@@ -4,7 +4,7 @@ import { runProcess } from '../platform/lifecycle/run-process.js';
 import { ServiceHost } from '../platform/lifecycle/service-host.js';
 import { createResultProcessor } from '../results/result-processor.js';
 import { bootstrapProcess } from './bootstrap.js';
-import { eventPlatform } from './event-platform.js';
+import { eventPlatform } from '../platform/event-platform.js';
 
 // Result processor: the single writer of execution status after creation (scheduled, running,
 // the first verdict with its output), and the publisher of result_stored.

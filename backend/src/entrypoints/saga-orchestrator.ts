@@ -4,9 +4,8 @@ import { runProcess } from '../platform/lifecycle/run-process.js';
 import { ServiceHost } from '../platform/lifecycle/service-host.js';
 import { SagaOrchestrator } from '../sagas/saga-orchestrator.js';
 import { SagaRepository } from '../sagas/saga-repository.js';
-import { createPodCommandPartitions } from '../worker/pod-manager.js';
 import { bootstrapProcess } from './bootstrap.js';
-import { eventPlatform } from './event-platform.js';
+import { eventPlatform } from '../platform/event-platform.js';
 
 // Saga orchestrator: queues requested executions in Redis, hands out slots under
 // MAX_CONCURRENT_EXECUTIONS as create_pod_command, frees them on every terminal event, handles
@@ -22,8 +21,7 @@ const host = new ServiceHost({
     telemetry,
     mongo,
     redis,
-    // Same layout as the k8s worker asks for, whichever of the two creates the topic first.
-    topicAdmin({ [catalog.topicFor('create_pod_command')]: createPodCommandPartitions(settings) }),
+    topicAdmin(),
     producer,
     new SagaOrchestrator({
       kafka,

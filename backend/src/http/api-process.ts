@@ -1,12 +1,8 @@
-import { createPlatformCatalog } from '../events/definitions.js';
 import { mongoFromSettings, redisFromSettings } from '../platform/clients.js';
 import { dependencyChecks } from '../platform/health/dependency-checks.js';
-import { createKafka } from '../platform/kafka/client.js';
-import { KafkaAdminComponent } from '../platform/kafka/admin-component.js';
-import { EventProducer } from '../platform/kafka/producer.js';
+import { eventPlatform } from '../platform/event-platform.js';
 import { ServiceHost } from '../platform/lifecycle/service-host.js';
 import type { Logger } from '../platform/logging/logger.js';
-import { Telemetry } from '../platform/tracing/telemetry.js';
 import type { Settings } from '../settings/settings.js';
 import { AuthService } from '../users/auth-service.js';
 import { LoginLockout } from '../users/login-lockout.js';
@@ -30,17 +26,10 @@ export interface ApiProcess {
 
 /** Wires the API process: clients first, the HTTP listener last (and first to stop). */
 export function createApiProcess(settings: Settings, logger: Logger): ApiProcess {
-  const telemetry = new Telemetry(settings, logger.child({ component: 'telemetry' }));
+  const { catalog, kafka, producer, telemetry, topicAdmin } = eventPlatform(settings, logger);
   const mongo = mongoFromSettings(settings, logger);
   const redis = redisFromSettings(settings, logger);
-  const kafka = createKafka(settings, logger);
-  const catalog = createPlatformCatalog(settings.KAFKA_TOPIC_PREFIX);
-  const kafkaAdmin = new KafkaAdminComponent(kafka, {
-    topics: catalog.topics(),
-    settings,
-    logger: logger.child({ component: 'kafka-admin' }),
-  });
-  const producer = new EventProducer({ kafka, catalog, logger });
+  const kafkaAdmin = topicAdmin();
   const users = new UserRepository(mongo);
   const hasher = new PasswordHasher(settings.BCRYPT_ROUNDS);
   const tokens = new TokenService({

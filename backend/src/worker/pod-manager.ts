@@ -41,14 +41,6 @@ export interface PodManagerOptions {
 }
 
 /**
- * Partitions of create_pod_command: enough for the commands group to spread over several worker
- * instances, each running up to MAX_CONCURRENT_EXECUTIONS of them.
- */
-export function createPodCommandPartitions(settings: Pick<Settings, 'MAX_CONCURRENT_EXECUTIONS'>): number {
-  return 2 * settings.MAX_CONCURRENT_EXECUTIONS;
-}
-
-/**
  * The k8s worker's work: runs create_pod_command through the executor backend and aborts runs
  * on delete_pod_command.
  *

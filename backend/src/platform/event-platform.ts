@@ -4,12 +4,20 @@ import {
   type PlatformEventCatalog,
   type PlatformEventDefinitions,
 } from '../events/definitions.js';
-import { KafkaAdminComponent } from '../platform/kafka/admin-component.js';
-import { createKafka } from '../platform/kafka/client.js';
-import { EventProducer } from '../platform/kafka/producer.js';
-import type { Logger } from '../platform/logging/logger.js';
-import { Telemetry } from '../platform/tracing/telemetry.js';
 import type { Settings } from '../settings/settings.js';
+import { KafkaAdminComponent } from './kafka/admin-component.js';
+import { createKafka } from './kafka/client.js';
+import { EventProducer } from './kafka/producer.js';
+import type { Logger } from './logging/logger.js';
+import { Telemetry } from './tracing/telemetry.js';
+
+/**
+ * Partitions of create_pod_command: enough for the commands group to spread over several worker
+ * instances, each running up to MAX_CONCURRENT_EXECUTIONS of them.
+ */
+export function createPodCommandPartitions(settings: Pick<Settings, 'MAX_CONCURRENT_EXECUTIONS'>): number {
+  return 2 * settings.MAX_CONCURRENT_EXECUTIONS;
+}
 
 /** What every Kafka-speaking process starts from; the components go first in its ServiceHost. */
 export interface EventPlatform {
@@ -17,8 +25,11 @@ export interface EventPlatform {
   kafka: Kafka;
   producer: EventProducer<PlatformEventDefinitions>;
   telemetry: Telemetry;
-  /** Creates the catalog's topics at start; `minPartitions` for topics that need more. */
-  topicAdmin: (minPartitions?: Readonly<Record<string, number>>) => KafkaAdminComponent;
+  /**
+   * Creates the catalog's topics at start, create_pod_command with createPodCommandPartitions: every
+   * process asks for the same layout, so it holds whichever process starts first.
+   */
+  topicAdmin: () => KafkaAdminComponent;
 }
 
 export function eventPlatform(settings: Settings, logger: Logger): EventPlatform {
@@ -29,10 +40,10 @@ export function eventPlatform(settings: Settings, logger: Logger): EventPlatform
     kafka,
     producer: new EventProducer({ kafka, catalog, logger }),
     telemetry: new Telemetry(settings, logger.child({ component: 'telemetry' })),
-    topicAdmin: (minPartitions) =>
+    topicAdmin: () =>
       new KafkaAdminComponent(kafka, {
         topics: catalog.topics(),
-        ...(minPartitions === undefined ? {} : { minPartitions }),
+        minPartitions: { [catalog.topicFor('create_pod_command')]: createPodCommandPartitions(settings) },
         settings,
         logger: logger.child({ component: 'kafka-admin' }),
       }),
