@@ -1,4 +1,12 @@
-import type { Admin, ConsumerConfig, IHeaders, Kafka, KafkaMessage, TopicOffsets } from 'kafkajs';
+import type {
+  Admin,
+  ConsumerConfig,
+  IHeaders,
+  Kafka,
+  KafkaMessage,
+  ProducerConfig,
+  TopicOffsets,
+} from 'kafkajs';
 import { z } from 'zod';
 import { defineEvents, EventCatalog, type EventOf } from '../../src/events/catalog.js';
 import type { Logger } from '../../src/platform/logging/logger.js';
@@ -47,8 +55,11 @@ export class KafkaTest {
     this.dlqTopic = deadLetterTopic(this.settings);
   }
 
-  /** Creates the catalog's topics and the dead-letter topic, and a started producer. */
-  async setUp(): Promise<EventProducer<TestEvents>> {
+  /**
+   * Creates the catalog's topics and the dead-letter topic, and a started producer (made from
+   * `kafka`, e.g. an instrumented client; default this test's client).
+   */
+  async setUp({ kafka = this.kafka }: { kafka?: Kafka } = {}): Promise<EventProducer<TestEvents>> {
     const admin = this.kafka.admin();
     await admin.connect();
     this.admin = admin;
@@ -63,7 +74,7 @@ export class KafkaTest {
       settings: this.settings,
       logger: this.logger,
     });
-    const producer = new EventProducer({ kafka: this.kafka, catalog: this.catalog, logger: this.logger });
+    const producer = new EventProducer({ kafka, catalog: this.catalog, logger: this.logger });
     await producer.start();
     this.defer(() => producer.stop());
     return producer;
@@ -172,7 +183,6 @@ export class KafkaTest {
     return new Map(offsets.map((p) => [p.partition, Number(p.high)]));
   }
 
-  /** How many members the group has, once it is stable (undefined while it rebalances). */
   /** Waits until the group's committed offset of every partition is that partition's end; returns the ends. */
   async waitCommittedToEnd(topic = this.topic): Promise<Map<number, number>> {
     const ends = await this.endOffsets(topic);
@@ -186,6 +196,7 @@ export class KafkaTest {
     return ends;
   }
 
+  /** How many members the group has, once it is stable (undefined while it rebalances). */
   async stableGroupSize(): Promise<number | undefined> {
     const { groups } = await this.connectedAdmin().describeGroups([this.groupId]);
     const group = groups[0];
@@ -250,6 +261,23 @@ export function recordingCommits(kafka: Kafka): { kafka: Kafka; commits: Recorde
     return consumer;
   };
   return { kafka: recording, commits };
+}
+
+/**
+ * The same Kafka client, except that every producer it creates counts the Produce requests it
+ * completes (kafkajs emits producer.events.REQUEST before the request's caller resumes).
+ */
+export function countingProduceRequests(kafka: Kafka): { kafka: Kafka; produceRequests: () => number } {
+  let count = 0;
+  const counting = Object.create(kafka) as Kafka;
+  counting.producer = (config?: ProducerConfig) => {
+    const producer = kafka.producer(config);
+    producer.on(producer.events.REQUEST, (event) => {
+      if (event.payload.apiName === 'Produce') count += 1;
+    });
+    return producer;
+  };
+  return { kafka: counting, produceRequests: () => count };
 }
 
 export interface RecordedMessage {

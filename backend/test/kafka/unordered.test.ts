@@ -17,7 +17,11 @@ describe('ConsumerRunner unordered mode (maxInFlight)', () => {
     await producer.publishMany(orderIds.map((id) => test.orderPlaced(id)));
     let running = 0;
     let peak = 0;
+    const started: string[] = [];
     const handled: string[] = [];
+    // Handlers hold their slot until released, so the first ones are certain to overlap.
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((resolve) => (release = resolve));
 
     await test.startRunner({
       producer,
@@ -26,13 +30,20 @@ describe('ConsumerRunner unordered mode (maxInFlight)', () => {
         order_placed: async (event) => {
           running += 1;
           peak = Math.max(peak, running);
-          await sleep(100);
+          started.push(event.payload.order_id);
+          await released;
           running -= 1;
           handled.push(event.payload.order_id);
           return outcome.done();
         },
       },
     });
+
+    await eventually(() => (running >= 3 ? true : undefined), { what: '3 handlers running' });
+    expect(running).toBe(3);
+    expect(started).toHaveLength(3);
+    expect(handled).toEqual([]);
+    release();
 
     await test.waitForCommittedOffset(orderIds.length);
     expect(peak).toBe(3);

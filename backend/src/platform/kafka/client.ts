@@ -30,7 +30,7 @@ export function createKafka(settings: KafkaClientSettings, logger: Logger): Kafk
  * arrives; a heartbeat or offset commit written meanwhile is then held back by Nagle until that
  * delayed ACK. Small requests must go out at once, as the broker's own sockets do (TCP_NODELAY).
  */
-export const noDelaySocketFactory: ISocketFactory = ({ host, port, ssl, onConnect }) => {
+const noDelaySocketFactory: ISocketFactory = ({ host, port, ssl, onConnect }) => {
   const socket = ssl
     ? tlsConnect({ host, port, ...(isIP(host) ? {} : { servername: host }), ...ssl }, onConnect)
     : netConnect({ host, port }, onConnect);

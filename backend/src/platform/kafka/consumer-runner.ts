@@ -21,8 +21,8 @@
  * - KAFKA_ENABLE_AUTO_COMMIT=false: awaited at the end of each eachBatch call, including the call
  *   cut short by stop().
  * - In both modes also awaited before a retry backoff wait (a message being retried does not hold
- *   back the commits of the messages before it) and by stop() before leaving the group; and, best
- *   effort, when kafkajs starts rejoining for a rebalance.
+ *   back the commits of the messages before it; a failure there is only logged) and by stop()
+ *   before leaving the group; and, best effort, when kafkajs starts rejoining for a rebalance.
  * Rebalances. A commit refused because this member's generation is over (rebalance in progress,
  * illegal generation, unknown member) is dropped with a debug log: the partition's next owner gets
  * those messages again. Offsets of partitions a rejoin (GROUP_JOIN) took away are dropped, never
@@ -51,7 +51,7 @@ import type { DeadLetterSink } from './dead-letter.js';
 import type { AnyEventHandler, EventHandlers } from './handler.js';
 import { whileHeartbeating } from './heartbeat.js';
 import { MessageProcessor } from './message-processor.js';
-import { OffsetCommitter } from './offset-committer.js';
+import { nextOffsetAfter, OffsetCommitter } from './offset-committer.js';
 import { UnorderedDispatcher } from './unordered-dispatcher.js';
 
 export type ConsumerRunnerSettings = Pick<
@@ -309,7 +309,6 @@ export class ConsumerRunner<D extends EventDefinitions> {
     // after this eachBatch call has returned (kafkajs 2.2.4 runner.js processEachBatch).
     committer.useCommit((offsets) => payload.commitOffsetsIfNecessary(offsets));
     const commitFinished = () => committer.flush();
-    const lastMessage = batch.messages.at(-1);
     try {
       for (const message of batch.messages.slice(0, this.settings.KAFKA_MAX_POLL_RECORDS)) {
         if (!payload.isRunning() || payload.isStale() || signal.aborted) break;
@@ -321,9 +320,7 @@ export class ConsumerRunner<D extends EventDefinitions> {
         );
         if (disposition === 'keep') break;
         payload.resolveOffset(message.offset);
-        // Like kafkajs' resolveOffset: past the batch's last message also skips trailing control records.
-        const handled = message === lastMessage ? batch.lastOffset() : message.offset;
-        committer.track(batch.topic, batch.partition, String(BigInt(handled) + 1n));
+        committer.track(batch.topic, batch.partition, nextOffsetAfter(batch, message));
         await heartbeat();
       }
     } finally {

@@ -29,7 +29,7 @@ export interface DeadLetterSink {
   sendDeadLetter(topic: string, message: DeadLetterMessage): Promise<void>;
 }
 
-export function deadLetterHeaders(info: DeadLetterInfo): Record<string, string> {
+function deadLetterHeaders(info: DeadLetterInfo): Record<string, string> {
   return {
     original_topic: info.originalTopic,
     original_partition: String(info.originalPartition),

@@ -49,6 +49,22 @@ describe('Slots', () => {
     expect(granted).toEqual(['third:true', 'fourth:true']);
   });
 
+  it('when a slot is free and nobody waits, then tryAcquire takes it at once; otherwise it takes none and a release goes to the waiter first', async () => {
+    const slots = new Slots(2);
+    const signal = new AbortController().signal;
+    expect(slots.tryAcquire()).toBe(true);
+    expect(slots.tryAcquire()).toBe(true);
+    expect(slots.tryAcquire()).toBe(false);
+    const waiting = slots.acquire(signal);
+
+    slots.release(); // handed to the waiter, not freed
+    expect(await waiting).toBe(true);
+    expect(slots.tryAcquire()).toBe(false);
+    slots.release();
+    expect(slots.tryAcquire()).toBe(true);
+    expect(slots.tryAcquire()).toBe(false);
+  });
+
   it('when the signal aborts while waiting, then acquire resolves false and takes no slot', async () => {
     const slots = new Slots(1);
     const abort = new AbortController();

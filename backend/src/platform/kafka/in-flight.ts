@@ -2,6 +2,7 @@
  * Bookkeeping of ConsumerRunner's unordered mode: a limit on the messages handled at once, and per
  * partition the offset up to which every dispatched message is finished (what may be committed).
  */
+import { partitionKey } from './offset-committer.js';
 
 interface Dispatched {
   offset: string;
@@ -58,7 +59,7 @@ export class InFlightOffsets {
   private partitions = new Map<string, PartitionOffsets>();
 
   partition(topic: string, partition: number): PartitionOffsets {
-    const key = `${topic}\u0000${partition}`;
+    const key = partitionKey(topic, partition);
     let offsets = this.partitions.get(key);
     if (offsets === undefined) {
       offsets = new PartitionOffsets();
@@ -77,22 +78,27 @@ export class InFlightOffsets {
   }
 }
 
-/** At most `size` holders at once; waiters are served in arrival order. */
+/**
+ * At most `size` holders at once (a positive integer: ConsumerRunner validates its maxInFlight);
+ * waiters are served in arrival order.
+ */
 export class Slots {
   private used = 0;
   private readonly waiters: Array<() => void> = [];
 
-  constructor(readonly size: number) {
-    if (!Number.isInteger(size) || size < 1) throw new RangeError(`slot count must be ≥ 1, got ${size}`);
+  constructor(readonly size: number) {}
+
+  /** Takes a slot if one is free and nobody waits for one; true if it did. */
+  tryAcquire(): boolean {
+    if (this.used >= this.size || this.waiters.length > 0) return false;
+    this.used += 1;
+    return true;
   }
 
   /** Resolves true once a slot is held, or false if `signal` aborts first (no slot then). */
   acquire(signal: AbortSignal): Promise<boolean> {
     if (signal.aborted) return Promise.resolve(false);
-    if (this.used < this.size && this.waiters.length === 0) {
-      this.used += 1;
-      return Promise.resolve(true);
-    }
+    if (this.tryAcquire()) return Promise.resolve(true);
     return new Promise<boolean>((resolve) => {
       const onAbort = () => {
         const index = this.waiters.indexOf(grant);

@@ -5,8 +5,10 @@
  * Retries. `retry` outcomes (and thrown errors) are retried in process with exponential backoff
  * and jitter up to KAFKA_CONSUMER_MAX_ATTEMPTS, then dead-lettered with dlq_reason
  * `retries_exhausted`; `invalid` and messages failing validation are dead-lettered at once.
- * Before each backoff wait the caller's finished messages are committed, and a wait cut short by
- * the stop signal leaves the message uncommitted (`keep`), as does a failed dead-letter write.
+ * Before each backoff wait the caller's finished messages are committed (best effort: a failed
+ * commit is logged and its offsets wait for the next one), and a wait cut short by the stop signal
+ * leaves the message uncommitted (`keep`), as does a failed dead-letter write. Nothing here is meant
+ * to throw: handler errors become retries, failed commits and dead-letter writes are logged.
  */
 import { context, propagation, ROOT_CONTEXT } from '@opentelemetry/api';
 import type { KafkaMessage } from 'kafkajs';
@@ -37,7 +39,10 @@ export interface MessageLocation {
 export interface ProcessOptions {
   /** Fires when the consumer stops: ends a backoff wait and is handed to the handler. */
   signal: AbortSignal;
-  /** Commits the messages the caller has finished so far (awaited before a backoff wait). */
+  /**
+   * Commits the messages the caller has finished so far (awaited before a backoff wait; a
+   * rejection is logged, and the committer keeps the offsets for its next commit).
+   */
   commitFinished: () => Promise<void>;
 }
 
@@ -139,7 +144,11 @@ export class MessageProcessor<D extends EventDefinitions> {
           const delayMs = backoffDelay(attempt, this.backoff);
           logger.warn({ attempt, delay_ms: delayMs, reason: result.reason }, 'handler failed; retrying');
           // Messages finished earlier in this batch should not wait for this one's retries to be committed.
-          await commitFinished();
+          // Best effort: a failed commit keeps its offsets for the next one, and must not cost this
+          // message its remaining attempts.
+          await commitFinished().catch((err: unknown) => {
+            logger.warn({ err }, 'offset commit before a retry wait failed; retried with the next commit');
+          });
           if (!(await sleepUnlessAborted(delayMs, signal))) {
             logger.info({ attempt }, 'stopping during a retry wait; message left uncommitted for redelivery');
             return 'keep';

@@ -1,5 +1,6 @@
-import type { Offsets } from 'kafkajs';
+import type { Batch, KafkaMessage, Offsets } from 'kafkajs';
 import type { Logger } from '../logging/logger.js';
+import { hasKafkaErrorType } from './kafka-errors.js';
 
 /** Sends one OffsetCommit request for the given next-to-read offsets. */
 export type CommitOffsets = (offsets: Offsets) => Promise<void>;
@@ -31,9 +32,25 @@ const STALE_GENERATION_ERRORS = new Set([
   'FENCED_INSTANCE_ID',
 ]);
 
-export function isStaleGenerationError(err: unknown): boolean {
-  const type = (err as { type?: unknown } | null)?.type;
-  return typeof type === 'string' && STALE_GENERATION_ERRORS.has(type);
+function isStaleGenerationError(err: unknown): boolean {
+  return hasKafkaErrorType(err, STALE_GENERATION_ERRORS);
+}
+
+/** Identifies a partition in maps keyed by partition. */
+export function partitionKey(topic: string, partition: number): string {
+  return `${topic}\u0000${partition}`;
+}
+
+/**
+ * The offset to commit once `message` of `batch` is handled. Like kafkajs' resolveOffset: past
+ * the batch's last message it also skips trailing control records (transaction markers).
+ */
+export function nextOffsetAfter(
+  batch: Pick<Batch, 'messages' | 'lastOffset'>,
+  message: KafkaMessage,
+): string {
+  const handled = message === batch.messages.at(-1) ? batch.lastOffset() : message.offset;
+  return String(BigInt(handled) + 1n);
 }
 
 /**
@@ -197,10 +214,6 @@ export class OffsetCommitter {
     clearTimeout(this.timer);
     this.timer = undefined;
   }
-}
-
-function partitionKey(topic: string, partition: number): string {
-  return `${topic}\u0000${partition}`;
 }
 
 function byTopic(offsets: Iterable<PendingOffset>): Offsets['topics'] {

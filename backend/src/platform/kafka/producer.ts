@@ -4,6 +4,7 @@ import type { AnyEventOf, EventCatalog, EventDefinitions } from '../../events/ca
 import { AppError } from '../errors/app-error.js';
 import type { Logger } from '../logging/logger.js';
 import type { DeadLetterMessage, DeadLetterSink } from './dead-letter.js';
+import { hasKafkaErrorType } from './kafka-errors.js';
 
 export interface EventProducerOptions<D extends EventDefinitions> {
   kafka: Kafka;
@@ -42,7 +43,6 @@ export class EventProducer<D extends EventDefinitions> implements DeadLetterSink
   private stopping: Promise<void> | undefined;
   private queued: PendingSend[] = [];
   private sending = false;
-  private produceRequests = 0;
 
   constructor(options: EventProducerOptions<D>) {
     this.kafka = options.kafka;
@@ -75,11 +75,6 @@ export class EventProducer<D extends EventDefinitions> implements DeadLetterSink
     return this.stopping;
   }
 
-  /** Produce requests sent so far (after coalescing; retries inside kafkajs not counted). */
-  get requestsSent(): number {
-    return this.produceRequests;
-  }
-
   async publish(event: AnyEventOf<D>): Promise<void> {
     await this.publishMany([event]);
   }
@@ -105,7 +100,6 @@ export class EventProducer<D extends EventDefinitions> implements DeadLetterSink
   private async sendEach(producer: Producer, batch: readonly PendingSend[]): Promise<void> {
     for (const pending of batch) {
       try {
-        this.produceRequests += 1;
         await producer.sendBatch({ acks: ACKS_ALL, topicMessages: pending.topicMessages });
         pending.resolve();
       } catch (err) {
@@ -122,7 +116,6 @@ export class EventProducer<D extends EventDefinitions> implements DeadLetterSink
         const batch = this.queued;
         this.queued = [];
         try {
-          this.produceRequests += 1;
           await producer.sendBatch({ acks: ACKS_ALL, topicMessages: mergeTopicMessages(batch) });
           for (const pending of batch) pending.resolve();
         } catch (err) {
@@ -212,11 +205,5 @@ const RECORD_ERRORS = new Set([
 
 /** Whether `err`, or an error it wraps (kafkajs retry errors keep theirs in `cause`), is one of those. */
 export function isRecordError(err: unknown): boolean {
-  let current = err;
-  for (let depth = 0; depth < 5 && typeof current === 'object' && current !== null; depth++) {
-    const { type, cause } = current as { type?: unknown; cause?: unknown };
-    if (typeof type === 'string' && RECORD_ERRORS.has(type)) return true;
-    current = cause;
-  }
-  return false;
+  return hasKafkaErrorType(err, RECORD_ERRORS);
 }

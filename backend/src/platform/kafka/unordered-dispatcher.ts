@@ -25,18 +25,14 @@ import type { EachBatchPayload, KafkaMessage } from 'kafkajs';
 import type { EventDefinitions } from '../../events/catalog.js';
 import type { Settings } from '../../settings/settings.js';
 import type { Logger } from '../logging/logger.js';
-import { sleepUnlessAborted } from './backoff.js';
 import { whileHeartbeating } from './heartbeat.js';
 import { InFlightOffsets, PartitionOffsets, Slots } from './in-flight.js';
 import type { Disposition, MessageLocation, MessageProcessor } from './message-processor.js';
-import type { OffsetCommitter } from './offset-committer.js';
+import { nextOffsetAfter, partitionKey, type OffsetCommitter } from './offset-committer.js';
 
 export type UnorderedDispatcherSettings = Pick<
   Settings,
-  | 'KAFKA_MAX_POLL_RECORDS'
-  | 'KAFKA_ENABLE_AUTO_COMMIT'
-  | 'KAFKA_HEARTBEAT_INTERVAL_MS'
-  | 'KAFKA_CONSUMER_RETRY_MAX_MS'
+  'KAFKA_MAX_POLL_RECORDS' | 'KAFKA_ENABLE_AUTO_COMMIT' | 'KAFKA_HEARTBEAT_INTERVAL_MS'
 >;
 
 export interface UnorderedDispatcherOptions<D extends EventDefinitions> {
@@ -85,22 +81,22 @@ export class UnorderedDispatcher<D extends EventDefinitions> {
     // Taken once: a rejoin while this call runs detaches it, and kafkajs fetches these messages again.
     const offsets = this.offsets.partition(batch.topic, batch.partition);
     const canDispatch = () => payload.isRunning() && !payload.isStale() && !signal.aborted && offsets.current;
-    const lastMessage = batch.messages.at(-1);
     for (const message of batch.messages.slice(0, this.settings.KAFKA_MAX_POLL_RECORDS)) {
       if (!canDispatch()) break;
-      const acquired = await whileHeartbeating(
-        heartbeat,
-        { intervalMs: this.settings.KAFKA_HEARTBEAT_INTERVAL_MS, logger: this.logger },
-        () => this.slots.acquire(signal),
-      );
+      // Heartbeat only while actually waiting: a free slot is taken without a timer.
+      const acquired =
+        this.slots.tryAcquire() ||
+        (await whileHeartbeating(
+          heartbeat,
+          { intervalMs: this.settings.KAFKA_HEARTBEAT_INTERVAL_MS, logger: this.logger },
+          () => this.slots.acquire(signal),
+        ));
       if (!acquired) break;
       if (!canDispatch()) {
         this.slots.release();
         break;
       }
-      // Like kafkajs' resolveOffset: past the batch's last message also skips trailing control records.
-      const handled = message === lastMessage ? batch.lastOffset() : message.offset;
-      offsets.dispatched(message.offset, String(BigInt(handled) + 1n));
+      offsets.dispatched(message.offset, nextOffsetAfter(batch, message));
       payload.resolveOffset(message.offset);
       const location = { topic: batch.topic, partition: batch.partition, offset: message.offset };
       this.handleInBackground(offsets, location, message);
@@ -127,24 +123,16 @@ export class UnorderedDispatcher<D extends EventDefinitions> {
     message: KafkaMessage,
   ): void {
     const { signal, committer } = this;
-    const key = `${location.topic}\u0000${location.partition}\u0000${location.offset}`;
+    const key = `${partitionKey(location.topic, location.partition)}\u0000${location.offset}`;
     const earlier = this.running.get(key);
     const commitFinished = () => committer.flush();
     const handling = (async (): Promise<Disposition> => {
       // Fetched again after a rejoin while the previous delivery still runs here: its result counts.
-      if (earlier !== undefined && (await earlier) === 'commit') return 'commit';
+      if (earlier !== undefined && (await earlier.catch(() => 'keep')) === 'commit') return 'commit';
       for (;;) {
-        let disposition: Disposition;
-        try {
-          disposition = await this.processor.process(location, message, { signal, commitFinished });
-        } catch (err) {
-          this.logger.error(
-            { err, ...location },
-            'handling a message failed unexpectedly; handling it again',
-          );
-          await sleepUnlessAborted(this.settings.KAFKA_CONSUMER_RETRY_MAX_MS, signal);
-          disposition = 'keep';
-        }
+        // process() does not throw in normal operation (it maps handler errors and failed commits or
+        // dead-letter writes to dispositions); anything else is a bug, logged below, not retried here.
+        const disposition = await this.processor.process(location, message, { signal, commitFinished });
         // `keep` while running: no restart or rebalance would deliver it again soon, so retry here.
         // After a rejoin the partition's next delivery (here or on another member) takes over.
         if (disposition === 'commit' || signal.aborted || !offsets.current) return disposition;
@@ -153,13 +141,21 @@ export class UnorderedDispatcher<D extends EventDefinitions> {
     })();
     this.running.set(key, handling);
     const task = handling
-      .then(async (disposition) => {
-        if (disposition === 'keep') return; // stays unfinished: the committed offset stays before it
-        const committable = offsets.finished(location.offset);
-        if (committable === undefined) return;
-        committer.track(location.topic, location.partition, committable);
-        if (!this.settings.KAFKA_ENABLE_AUTO_COMMIT) await commitFinished();
-      })
+      .then(
+        async (disposition) => {
+          if (disposition === 'keep') return; // stays unfinished: the committed offset stays before it
+          const committable = offsets.finished(location.offset);
+          if (committable === undefined) return;
+          committer.track(location.topic, location.partition, committable);
+          if (!this.settings.KAFKA_ENABLE_AUTO_COMMIT) await commitFinished();
+        },
+        (err: unknown) => {
+          this.logger.error(
+            { err, ...location },
+            'handling a message threw unexpectedly; its partition commits no further until it is delivered again',
+          );
+        },
+      )
       .catch((err: unknown) => {
         this.logger.error(
           { err, ...location },
