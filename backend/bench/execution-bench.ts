@@ -13,7 +13,14 @@ import { LocalExecutor } from '../src/executor/local/local-executor.js';
 import type { ExecutionRequest } from '../src/executor/executor-backend.js';
 import { createLogger } from '../src/platform/logging/logger.js';
 import { findBaseDir } from '../src/settings/settings.js';
-import { readSse, signUp, submit, SystemUnderTest, waitForRuntimes } from '../test/e2e/system.js';
+import {
+  PRODUCTION_COMMIT_MODE,
+  readSse,
+  signUp,
+  submit,
+  SystemUnderTest,
+  waitForRuntimes,
+} from '../test/e2e/system.js';
 import { fmt, percentiles, throughput, type Throughput } from './stats.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 200);
@@ -70,9 +77,7 @@ async function full(): Promise<{ latency: number[]; rates: Throughput[] }> {
   const system = new SystemUnderTest({
     INTEGR8SCODE_MAX_CONCURRENT_EXECUTIONS: '16',
     INTEGR8SCODE_RATE_LIMIT_ENABLED: 'false',
-    // config.toml's commit mode (config.test.toml commits per batch, for its tests).
-    INTEGR8SCODE_KAFKA_ENABLE_AUTO_COMMIT: 'true',
-    INTEGR8SCODE_KAFKA_AUTO_COMMIT_INTERVAL_MS: '200',
+    ...PRODUCTION_COMMIT_MODE,
   });
   try {
     await system.startAll();

@@ -22,7 +22,14 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { findBaseDir } from '../src/settings/settings.js';
-import { readSse, signUp, submit, SystemUnderTest, waitForRuntimes } from '../test/e2e/system.js';
+import {
+  PRODUCTION_COMMIT_MODE,
+  readSse,
+  signUp,
+  submit,
+  SystemUnderTest,
+  waitForRuntimes,
+} from '../test/e2e/system.js';
 import { fmt, percentiles } from './stats.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 50);
@@ -76,9 +83,7 @@ async function main(): Promise<void> {
   const system = new SystemUnderTest({
     INTEGR8SCODE_MAX_CONCURRENT_EXECUTIONS: '16',
     INTEGR8SCODE_RATE_LIMIT_ENABLED: 'false',
-    // config.toml's commit mode (config.test.toml commits per batch, for its tests).
-    INTEGR8SCODE_KAFKA_ENABLE_AUTO_COMMIT: 'true',
-    INTEGR8SCODE_KAFKA_AUTO_COMMIT_INTERVAL_MS: '200',
+    ...PRODUCTION_COMMIT_MODE,
     ...(process.env.HOPS_LOG_LEVEL ? { INTEGR8SCODE_LOG_LEVEL: process.env.HOPS_LOG_LEVEL } : {}),
   });
   const client = new Map<string, ClientTimes>();

@@ -11,13 +11,17 @@ export function percentiles(samplesMs: number[]): { p50: number; p95: number; p9
 /** CPU time the whole host spent busy so far (all CPUs, kernel and user), in ms, from /proc/stat. */
 export function hostBusyMs(): number {
   const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-  // user nice system idle iowait irq softirq steal …: everything but idle and iowait.
-  const busy = fields.reduce((sum, value, i) => (i === 3 || i === 4 ? sum : sum + value), 0);
+  // Fields: user nice system idle iowait irq softirq steal guest guest_nice. Busy here is user,
+  // nice, system, irq and softirq: guest/guest_nice are already counted in user/nice, and steal
+  // is time the hypervisor gave to someone else, not work done on this VM.
+  const busy = BUSY_FIELDS.reduce((sum, i) => sum + (fields[i] ?? 0), 0);
   return (busy * 1000) / USER_HZ;
 }
 
 /** Clock ticks per second of /proc/stat (USER_HZ, 100 on Linux). */
 const USER_HZ = 100;
+/** Indices of user, nice, system, irq and softirq in the `cpu` line of /proc/stat. */
+const BUSY_FIELDS = [0, 1, 2, 5, 6];
 
 export interface Throughput {
   /** Completions per second. */

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { eventually } from '../test-logger.js';
 import {
+  PRODUCTION_COMMIT_MODE,
   signUp,
   submit,
   SystemUnderTest,
@@ -26,10 +27,7 @@ const SCRIPT = 'import time\nprint("start", flush=True)\ntime.sleep(0.7)\nprint(
 async function crashMidBatch(victim: Exclude<ProcessName, 'api'>): Promise<ResultView[]> {
   // The production commit mode (config.toml): offsets committed in the background, so a kill -9
   // leaves more handled-but-uncommitted messages to be delivered again than per-batch commits do.
-  system = new SystemUnderTest({
-    INTEGR8SCODE_KAFKA_ENABLE_AUTO_COMMIT: 'true',
-    INTEGR8SCODE_KAFKA_AUTO_COMMIT_INTERVAL_MS: '200',
-  });
+  system = new SystemUnderTest({ ...PRODUCTION_COMMIT_MODE });
   await system.startAll();
   const client = await signUp(system.apiUrl());
   await waitForRuntimes(client);

@@ -5,6 +5,15 @@ import { eventually } from '../test-logger.js';
 export type ProcessName = 'api' | 'saga-orchestrator' | 'k8s-worker' | 'result-processor';
 
 /**
+ * config.toml's commit mode, for SystemUnderTest's env: offsets committed in the background
+ * (config.test.toml commits per batch, for its tests).
+ */
+export const PRODUCTION_COMMIT_MODE: Readonly<Record<string, string>> = {
+  INTEGR8SCODE_KAFKA_ENABLE_AUTO_COMMIT: 'true',
+  INTEGR8SCODE_KAFKA_AUTO_COMMIT_INTERVAL_MS: '200',
+};
+
+/**
  * The whole system as real processes, the way deployments run it: each entry file in its own
  * process, sharing the test servers, isolated from other tests by a topic prefix, database and
  * consumer groups of its own.

@@ -1,63 +1,27 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ExecutionLimits, ExecutionOutcome, OutputStream } from '../../src/executor/executor-backend.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { OutputStream } from '../../src/executor/executor-backend.js';
 import { LocalExecutor } from '../../src/executor/local/local-executor.js';
+import { SandboxLauncher } from '../../src/executor/local/sandbox-launcher.js';
+import { isRunning } from '../processes/proc-stat.js';
+import { MiB, runScript, type Observed, type RunArgs } from './fixtures/local-runs.js';
 
 // Real sandboxed processes on this host: needs root, bubblewrap and writable cgroups
 // (scripts/install-sandbox.sh); none of the Kafka/Mongo/Redis servers.
-const MiB = 1024 * 1024;
-const LIMITS: ExecutionLimits = {
-  wallSeconds: 3,
-  cpuSeconds: 2,
-  memoryBytes: 128 * MiB,
-  maxProcesses: 64,
-  maxFileBytes: 64 * MiB,
-  maxOutputBytes: 64 * 1024,
-};
-const VERSIONS: Record<string, string> = {};
 const SECRET = 'do-not-leak-0123456789abcdef0123456789abcdef';
 
 let executor: LocalExecutor;
-let counter = 0;
+let launcher: SandboxLauncher;
+/** Parent of the executor's state directory, so a test can look for leftover run directories. */
+let stateRoot: string;
 
-interface Observed {
-  outcome: ExecutionOutcome;
-  chunks: { stream: OutputStream; chunk: Buffer }[];
-  pid: number | undefined;
-  out: string;
-  err: string;
-}
-
-async function run(
-  lang: string,
-  script: string,
-  options: { stdin?: string; args?: string[]; limits?: Partial<ExecutionLimits>; signal?: AbortSignal } = {},
-  onStarted?: (pid: number | undefined) => void,
-): Promise<Observed> {
-  const chunks: Observed['chunks'] = [];
-  let pid: number | undefined;
-  const outcome = await executor.run(
-    {
-      executionId: `test-${++counter}`,
-      runtime: { lang, version: VERSIONS[lang] ?? 'missing' },
-      script,
-      ...(options.stdin === undefined ? {} : { stdin: options.stdin }),
-      ...(options.args === undefined ? {} : { args: options.args }),
-      limits: { ...LIMITS, ...options.limits },
-    },
-    {
-      started: (info) => {
-        pid = info.pid;
-        onStarted?.(info.pid);
-      },
-      output: (stream, chunk) => chunks.push({ stream, chunk }),
-    },
-    options.signal ?? new AbortController().signal,
-  );
-  return { outcome, chunks, pid, out: outcome.stdout.toString(), err: outcome.stderr.toString() };
+function run(...args: RunArgs): Promise<Observed> {
+  return runScript(executor, ...args);
 }
 
 /**
@@ -75,27 +39,42 @@ function sandboxUserProcesses(): string {
   }
 }
 
-/** True while `pid` exists and is not a zombie. */
-function running(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
+/** Run cgroups of this process's executor (cgroup v1 memory hierarchy, as on this host). */
+function leftoverRunCgroups(): string[] {
+  const parent = '/sys/fs/cgroup/memory';
+  const own =
+    /memory:(.*)$/m.exec(execFileSync('cat', ['/proc/self/cgroup'], { encoding: 'utf8' }))?.[1] ?? '/';
+  const base = `${parent}${own === '/' ? '' : own}/integr8scode-sandbox`;
+  const instance = readdirSync(base).find((name) => name.startsWith(`${process.pid}-`));
+  expect(instance).toBeDefined();
+  return readdirSync(`${base}/${instance}`, { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name);
+}
+
+/** Per-run directories (script, work files) under the executor's state directory. */
+function leftoverRunDirs(): string[] {
+  const stateDirs = readdirSync(stateRoot);
+  expect(stateDirs).toHaveLength(1);
+  return readdirSync(join(stateRoot, stateDirs[0]!)).filter((name) => name.startsWith('run-'));
 }
 
 beforeAll(async () => {
   // Secrets in the worker's environment must not reach the sandbox.
   process.env.SECRET_KEY = SECRET;
   process.env.MONGO_PASSWORD = SECRET;
-  executor = new LocalExecutor({ logger: pino({ level: 'warn' }) });
+  const logger = pino({ level: 'warn' });
+  stateRoot = mkdtempSync(join(tmpdir(), 'local-executor-test-'));
+  // The sandbox (uid 65534) reaches its script and /etc files through this directory.
+  chmodSync(stateRoot, 0o755);
+  launcher = new SandboxLauncher({ logger });
+  executor = new LocalExecutor({ logger, launcher, stateRoot });
   await executor.start();
-  for (const runtime of executor.runtimes()) VERSIONS[runtime.lang] = runtime.version;
 }, 300_000);
 
 afterAll(async () => {
   await executor?.stop();
+  if (stateRoot) rmSync(stateRoot, { recursive: true, force: true });
   delete process.env.SECRET_KEY;
   delete process.env.MONGO_PASSWORD;
 });
@@ -166,7 +145,8 @@ describe.concurrent('local executor: normal runs', () => {
   });
 
   it('when go gets args, then they arrive after the program name', async () => {
-    if (!VERSIONS.go) return expect(executor.unavailableRuntimes().some((m) => m.lang === 'go')).toBe(true);
+    if (!executor.runtimes().some((r) => r.lang === 'go'))
+      return expect(executor.unavailableRuntimes().some((m) => m.lang === 'go')).toBe(true);
     const script =
       'package main\n\nimport (\n\t"fmt"\n\t"os"\n)\n\nfunc main() { fmt.Println(os.Args[1:]) }\n';
     const { out } = await run('go', script, {
@@ -384,7 +364,7 @@ describe('local executor: cancellation and cleanup', () => {
     expect(outcome.verdict).toBe('cancelled');
     expect(Date.now() - abortedAt).toBeLessThan(1000);
     expect(pid).toBeDefined();
-    expect(running(pid!)).toBe(false);
+    expect(isRunning(pid!)).toBe(false);
     expect(sandboxUserProcesses()).toBe('');
   });
 
@@ -402,19 +382,33 @@ describe('local executor: cancellation and cleanup', () => {
     expect(started).toBe(false);
   });
 
+  it('when aborted while the run is being set up, then no sandbox is launched, the verdict is cancelled and the run leaves nothing behind', async () => {
+    const controller = new AbortController();
+    const launch = vi.spyOn(launcher, 'launch');
+    try {
+      let started = false;
+      // run() is past its own abort check once it returns: it awaits the run directory's creation.
+      const pending = run('bash', 'echo never\n', { signal: controller.signal }, () => (started = true));
+      controller.abort();
+      const { outcome, chunks } = await pending;
+      expect(outcome.verdict).toBe('cancelled');
+      expect(launch).not.toHaveBeenCalled();
+      expect(started).toBe(false);
+      expect(chunks).toEqual([]);
+      expect(leftoverRunDirs()).toEqual([]);
+      expect(leftoverRunCgroups()).toEqual([]);
+    } finally {
+      launch.mockRestore();
+    }
+  });
+
   it('when an unknown runtime is requested, then run rejects with a validation error', async () => {
     await expect(run('cobol', 'DISPLAY "HI"')).rejects.toMatchObject({ code: 'validation' });
   });
 
-  it('when all runs are over, then no sandbox process and no run cgroup is left', () => {
+  it('when all runs are over, then no sandbox process, no run cgroup and no run directory is left', () => {
     expect(sandboxUserProcesses()).toBe('');
-    const parent = '/sys/fs/cgroup/memory';
-    const own =
-      /memory:(.*)$/m.exec(execFileSync('cat', ['/proc/self/cgroup'], { encoding: 'utf8' }))?.[1] ?? '/';
-    const base = `${parent}${own === '/' ? '' : own}/integr8scode-sandbox`;
-    const instance = readdirSync(base).find((name) => name.startsWith(`${process.pid}-`));
-    expect(instance).toBeDefined();
-    const runs = readdirSync(`${base}/${instance}`, { withFileTypes: true }).filter((e) => e.isDirectory());
-    expect(runs).toEqual([]);
+    expect(leftoverRunCgroups()).toEqual([]);
+    expect(leftoverRunDirs()).toEqual([]);
   });
 });

@@ -26,6 +26,8 @@ import {
   parseTerminationRecord,
   type TerminationRecord,
 } from '../../src/executor/kubernetes/termination-record.js';
+import { isRunning } from '../processes/proc-stat.js';
+import { eventually } from '../test-logger.js';
 
 // The Go executor runner built from backend/executor-runner and run on this host with real
 // programs (python3, bash), its stdout parsed by the TypeScript parser the pod monitor uses.
@@ -182,20 +184,12 @@ async function run(program: string[], options: RunOptions = {}): Promise<Run> {
 /** Waits until pid is gone or a zombie; fails after two seconds. */
 async function expectGone(pid: number): Promise<void> {
   expect(pid).toBeGreaterThan(0);
-  const state = (): string => {
-    try {
-      return readFileSync(`/proc/${pid}/stat`, 'utf8')
-        .replace(/^.*\) /s, '')
-        .charAt(0);
-    } catch {
-      return 'gone';
-    }
-  };
-  const deadline = Date.now() + 2000;
-  while (state() !== 'gone' && state() !== 'Z' && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  expect(['gone', 'Z']).toContain(state());
+  await eventually(() => !isRunning(pid) || undefined, {
+    timeoutMs: 2000,
+    intervalMs: 20,
+    what: `pid ${pid} to exit`,
+  });
+  expect(isRunning(pid)).toBe(false);
 }
 
 beforeAll(() => {

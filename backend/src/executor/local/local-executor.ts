@@ -447,8 +447,17 @@ export class LocalExecutor implements ExecutorBackend, Component {
   }): Promise<ExecutionOutcome> {
     const { request, sink, cap, cgroup, log } = ctx;
     const { limits } = request;
+    // Aborted while the run was being set up: no sandbox is started just to be killed. Nothing
+    // awaits between here and the abort listener below, so a later abort reaches that listener.
+    if (ctx.signal.aborted)
+      return ctx.outcomeOf({ killReason: 'cancelled', exitCode: null, signal: null }, EMPTY_STATS);
     // Spawned by the launcher process: a fork from this (large) process would block the event loop.
-    const child = this.launcher.launch({ file: ctx.file, args: ctx.args, stdin: request.stdin ?? '' });
+    const child = this.launcher.launch({
+      file: ctx.file,
+      args: ctx.args,
+      stdin: request.stdin ?? '',
+      inCgroup: cgroup !== null,
+    });
     let killReason: KillReason | undefined;
     let killing: Promise<unknown> = Promise.resolve();
     const kill = (reason: KillReason): void => {
@@ -478,8 +487,6 @@ export class LocalExecutor implements ExecutorBackend, Component {
 
     const onAbort = () => kill('cancelled');
     ctx.signal.addEventListener('abort', onAbort, { once: true });
-    // Aborted while the run was being set up: the listener above would never fire.
-    if (ctx.signal.aborted) onAbort();
     const wallTimer = setTimeout(() => kill('timeout'), limits.wallSeconds * 1000);
     const cpuTimer = cgroup
       ? setInterval(() => {
@@ -510,6 +517,8 @@ export class LocalExecutor implements ExecutorBackend, Component {
       if (cgroup) await cgroup.killAll();
       await killing;
       await Promise.race([closed, sleep(DRAIN_MS)]);
+      // The cut-off: a launcher lost or output arriving while the stats are read below must not
+      // change the outcome of a run that is over (the 'error' listener above is still attached).
       child.release();
 
       const stats = cgroup ? await cgroup.stats() : { ...EMPTY_STATS };
@@ -550,6 +559,7 @@ export class LocalExecutor implements ExecutorBackend, Component {
       clearTimeout(wallTimer);
       clearInterval(cpuTimer);
       ctx.signal.removeEventListener('abort', onAbort);
+      // For the paths that throw before the cut-off (a failed cgroup kill); a no-op otherwise.
       child.release();
     }
   }

@@ -1,6 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
-import { SANDBOX_STATUS_FD, type LauncherEvent, type LauncherRequest } from './sandbox-launcher-protocol.js';
+import {
+  SANDBOX_ENV,
+  SANDBOX_STATUS_FD,
+  type LauncherEvent,
+  type LauncherRequest,
+} from './sandbox-launcher-protocol.js';
 
 // Entry of the sandbox launcher, a child of the worker (see sandbox-launcher.ts). fork() copies the
 // parent's memory map, so spawning from this small process costs ~1 ms where spawning from the
@@ -45,7 +50,7 @@ function launch(request: Extract<LauncherRequest, { type: 'launch' }>): void {
   try {
     child = spawn(request.file, request.args, {
       // Nothing of any environment reaches the sandbox (bwrap also runs with --clearenv).
-      env: { PATH: '/usr/bin:/bin' },
+      env: SANDBOX_ENV,
       stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
       // Its own process group, so one kill reaches everything it forked outside the cgroup.
       detached: true,

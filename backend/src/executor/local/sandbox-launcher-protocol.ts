@@ -1,6 +1,12 @@
 // The IPC messages between the worker and its sandbox launcher process. Only types and constants:
 // the launcher imports this file, and it must stay free of anything that grows its memory.
 
+/**
+ * The whole environment of the launcher process and of each sandbox process it spawns: nothing of
+ * the worker's (SECRET_KEY, MONGO_PASSWORD…). bwrap also runs with --clearenv.
+ */
+export const SANDBOX_ENV: Readonly<Record<string, string>> = { PATH: '/usr/bin:/bin' };
+
 /** fd of each sandbox on which bwrap writes its JSON status (child pid, exit code). */
 export const SANDBOX_STATUS_FD = 3;
 

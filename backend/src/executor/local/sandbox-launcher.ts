@@ -6,12 +6,10 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { AppError } from '../../platform/errors/app-error.js';
 import { LifecycleGate, type Component } from '../../platform/lifecycle/component.js';
 import type { Logger } from '../../platform/logging/logger.js';
-import type { LauncherEvent, LauncherRequest } from './sandbox-launcher-protocol.js';
+import { SANDBOX_ENV, type LauncherEvent, type LauncherRequest } from './sandbox-launcher-protocol.js';
 
 export interface SandboxLauncherOptions {
   logger: Logger;
-  /** How long a new launcher may take to report ready (under tsx it compiles its entry first). */
-  readyTimeoutMs?: number;
 }
 
 export interface SandboxCommand {
@@ -19,6 +17,11 @@ export interface SandboxCommand {
   args: string[];
   /** Written to the sandbox's stdin, which is then closed. */
   stdin: string;
+  /**
+   * Every process of the run joins a cgroup that the caller kills when the run fails (the local
+   * executor's): if the launcher dies, that kill ends them and the launcher leaves the group alone.
+   */
+  inCgroup?: boolean;
 }
 
 /** What one sandbox process reports, in the order its launcher saw it (like a ChildProcess). */
@@ -61,6 +64,7 @@ interface RunState {
   handle: SandboxProcess;
   pid: number | undefined;
   exited: boolean;
+  inCgroup: boolean;
 }
 
 /** One forked launcher process; a lost one is replaced by a new instance on the next launch. */
@@ -79,11 +83,10 @@ interface Instance {
   exited: Promise<void>;
 }
 
-const DEFAULT_READY_TIMEOUT_MS = 20_000;
+/** How long a new launcher may take to report ready (under tsx it compiles its entry first). */
+const READY_TIMEOUT_MS = 20_000;
 /** After disconnecting, how long the launcher has to kill its sandboxes and exit. */
 const STOP_GRACE_MS = 5_000;
-/** The launcher's whole environment: nothing of the worker's (SECRET_KEY, MONGO_PASSWORD…). */
-const LAUNCHER_ENV = { PATH: '/usr/bin:/bin' };
 
 /** The child entry beside this module, and the node flags that can load it. */
 function launcherEntry(): { path: string; execArgv: string[] } {
@@ -101,7 +104,8 @@ function launcherEntry(): { path: string; execArgv: string[] } {
 /**
  * Starts sandbox processes from a small, long-lived child process instead of the worker. Node's
  * spawn forks the calling process, and fork costs time in proportion to the caller's memory: ~15 ms
- * of blocked event loop from a 260 MB worker, ~1 ms from this ~50 MB launcher (docs/sandbox.md).
+ * of blocked event loop from a 260 MB worker, ~1 ms from this launcher (~45 MB compiled, ~75 MB
+ * under tsx; docs/sandbox.md).
  * Only spawning and pipe reading live there; limits, cgroups and verdicts stay in the worker.
  * A launcher that dies fails its runs with SandboxLauncherLostError and is replaced on next use.
  */
@@ -112,7 +116,7 @@ export class SandboxLauncher implements Component {
   private instance: Instance | undefined;
   private nextId = 0;
 
-  constructor(private readonly options: SandboxLauncherOptions) {
+  constructor(options: SandboxLauncherOptions) {
     this.logger = options.logger.child({ component: 'sandbox-launcher' });
   }
 
@@ -134,21 +138,21 @@ export class SandboxLauncher implements Component {
     if (!this.gate.running) throw new AppError('internal', 'sandbox launcher not running');
     const instance = this.current();
     const id = ++this.nextId;
-    let released = false;
     const handle = new SandboxProcess({
       kill: () => {
         const run = instance.runs.get(id);
         if (run && !run.exited) this.post(instance, { type: 'kill', id });
       },
       release: () => {
-        if (released) return;
-        released = true;
-        if (instance.runs.delete(id)) this.post(instance, { type: 'release', id });
+        // Not there: released before, or already closed, failed or lost (each forgets the run).
+        if (!instance.runs.delete(id)) return;
+        this.post(instance, { type: 'release', id });
         this.updateRef(instance);
       },
     });
-    instance.runs.set(id, { handle, pid: undefined, exited: false });
-    this.post(instance, { type: 'launch', id, ...command });
+    instance.runs.set(id, { handle, pid: undefined, exited: false, inCgroup: command.inCgroup ?? false });
+    const { file, args, stdin } = command;
+    this.post(instance, { type: 'launch', id, file, args, stdin });
     this.updateRef(instance);
     return handle;
   }
@@ -163,7 +167,8 @@ export class SandboxLauncher implements Component {
     const { path, execArgv } = launcherEntry();
     const child = fork(path, [], {
       execArgv,
-      env: LAUNCHER_ENV,
+      // The launcher's whole environment: nothing of the worker's (SECRET_KEY, MONGO_PASSWORD…).
+      env: SANDBOX_ENV,
       serialization: 'advanced',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       // Out of the worker's process group: a terminal's Ctrl-C reaches the worker, which then
@@ -191,11 +196,10 @@ export class SandboxLauncher implements Component {
       whenReady,
       exited,
     };
-    const readyTimeoutMs = this.options.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS;
     const readyTimer = setTimeout(() => {
-      instance.note = `did not become ready within ${readyTimeoutMs} ms`;
+      instance.note = `did not become ready within ${READY_TIMEOUT_MS} ms`;
       child.kill('SIGKILL');
-    }, readyTimeoutMs);
+    }, READY_TIMEOUT_MS);
 
     child.on('message', (event: LauncherEvent) => {
       if (event.type === 'ready') {
@@ -280,9 +284,10 @@ export class SandboxLauncher implements Component {
     const runs = [...instance.runs.values()];
     instance.runs.clear();
     for (const run of runs) {
-      // Orphaned sandboxes: bwrap --die-with-parent and the run's cgroup end them too; this also
-      // covers whatever of the group is outside both.
-      if (!run.exited && run.pid !== undefined) {
+      // Orphans, now reaped by init: once a whole group is gone its id may be reused, so a root
+      // worker kills by id only without a cgroup (whose kill follows the error below). Then this
+      // alone ends a plain command, or sh → prlimit → setpriv before bwrap's --die-with-parent.
+      if (!run.inCgroup && !run.exited && run.pid !== undefined) {
         try {
           process.kill(-run.pid, 'SIGKILL');
         } catch {
