@@ -15,23 +15,12 @@ export interface QueueStats {
   active: number;
 }
 
-// Enqueue unless the execution is already queued (at any priority) or holds a slot: a redelivered
-// execution_requested must not queue the same execution twice.
-const ENQUEUE = new LuaScript(`
-local id = ARGV[1]
-if redis.call('ZSCORE', KEYS[#KEYS], id) then return 0 end
-for i = 1, #KEYS - 1 do
-  if redis.call('ZSCORE', KEYS[i], id) then return 0 end
-end
-redis.call('ZADD', KEYS[tonumber(ARGV[2])], ARGV[3], id)
-return 1
-`);
-
-// Atomically: if fewer than max slots are held, pop the oldest execution of the highest priority
-// and give it a slot with a lease deadline. Several orchestrators can call this concurrently.
+// Atomically: queue the execution, or give it a slot with a lease deadline at once when fewer than
+// cap slots are held and nothing waits at its priority or higher (lower priorities would have been
+// claimed after it anyway). Nothing changes when it is already queued (at any priority) or holds a
+// slot: a redelivered execution_requested must not queue the same execution twice.
 // KEYS: the priority queues, then the active set. ARGV: id, priority index (1-based), enqueue
-// score, cap, lease deadline. Nothing waiting at the same or a higher priority is ahead of a new
-// entry only when those queues are empty; lower priorities would have been claimed after it anyway.
+// score, cap, lease deadline.
 const ENQUEUE_OR_CLAIM = new LuaScript(`
 local id = ARGV[1]
 local active = KEYS[#KEYS]
@@ -57,6 +46,8 @@ redis.call('ZADD', KEYS[priority], ARGV[3], id)
 return 'queued'
 `);
 
+// Atomically: if fewer than max slots are held, pop the oldest execution of the highest priority
+// and give it a slot with a lease deadline. Several orchestrators can call this concurrently.
 const CLAIM = new LuaScript(`
 local active = KEYS[#KEYS]
 if redis.call('ZCARD', active) >= tonumber(ARGV[1]) then return false end
@@ -68,6 +59,19 @@ for i = 1, #KEYS - 1 do
   end
 end
 return false
+`);
+
+// Frees the execution's slot and queues it again (unless it is queued already) in one step: a crash
+// between a separate release and enqueue would leave it in neither place.
+// KEYS as ENQUEUE_OR_CLAIM. ARGV: id, priority index (1-based), enqueue score.
+const REQUEUE = new LuaScript(`
+local id = ARGV[1]
+redis.call('ZREM', KEYS[#KEYS], id)
+for i = 1, #KEYS - 1 do
+  if redis.call('ZSCORE', KEYS[i], id) then return 0 end
+end
+redis.call('ZADD', KEYS[tonumber(ARGV[2])], ARGV[3], id)
+return 1
 `);
 
 // Removes the execution from every queue and from the active set; returns 1 if anything was removed.
@@ -97,23 +101,14 @@ export class ExecutionQueue {
 
   /** Returns false when the execution was already queued or running. */
   async enqueue(executionId: string, priority: Priority, now = Date.now()): Promise<boolean> {
-    const index = PRIORITIES.indexOf(priority) + 1;
-    const added = (await ENQUEUE.run(
-      this.redis,
-      this.queueKeys.length + 1,
-      ...this.queueKeys,
-      this.activeKey,
-      executionId,
-      String(index),
-      String(now),
-    )) as number;
-    return added === 1;
+    // A cap of 0 never claims: the admission is `queued` or `present`.
+    return (await this.enqueueOrClaim(executionId, priority, 0, 0, now)) === 'queued';
   }
 
   /**
    * Enqueue and claim in one step: the execution takes a slot at once when one is free and nothing
    * of the same or a higher priority waits (it would have been the next claim anyway), else it is
-   * queued as by `enqueue`. Saves a new execution the separate claim round trip when slots are free.
+   * queued. Saves a new execution the separate claim round trip when slots are free.
    */
   async enqueueOrClaim(
     executionId: string,
@@ -122,7 +117,7 @@ export class ExecutionQueue {
     leaseMs: number,
     now = Date.now(),
   ): Promise<Admission> {
-    const admission = (await ENQUEUE_OR_CLAIM.run(
+    return (await ENQUEUE_OR_CLAIM.run(
       this.redis,
       this.queueKeys.length + 1,
       ...this.queueKeys,
@@ -133,7 +128,6 @@ export class ExecutionQueue {
       String(maxConcurrent),
       String(now + leaseMs),
     )) as Admission;
-    return admission;
   }
 
   /** The next execution to run, or null when the cap is reached or nothing is queued. */
@@ -147,6 +141,22 @@ export class ExecutionQueue {
       String(now + leaseMs),
     )) as string | null;
     return id ?? null;
+  }
+
+  /**
+   * Gives up the execution's slot and queues it again at `priority`, in one step: for a claim whose
+   * command never went out. An execution already queued stays as it is.
+   */
+  async requeue(executionId: string, priority: Priority, now = Date.now()): Promise<void> {
+    await REQUEUE.run(
+      this.redis,
+      this.queueKeys.length + 1,
+      ...this.queueKeys,
+      this.activeKey,
+      executionId,
+      String(PRIORITIES.indexOf(priority) + 1),
+      String(now),
+    );
   }
 
   /** Frees the slot (or drops the queued entry) of an execution; true if it held either. */

@@ -39,8 +39,8 @@ export interface SagaHandlerDeps {
 /**
  * execution_requested: create the saga, queue the execution (or, with a slot free, dispatch it at
  * once), announce it. Idempotent by execution id: a redelivery finds the saga and re-runs only
- * steps that are themselves idempotent (enqueue skips an execution already queued or running;
- * execution_queued may repeat).
+ * steps that are themselves idempotent (`admit` leaves an execution already queued or holding a
+ * slot as it is: enqueueOrClaim answers `present`; execution_queued may repeat).
  *
  * The execution is not read from Mongo: the API stored it before publishing this event (which
  * carries everything a pod command needs), and an execution that ended or was cancelled before
@@ -53,7 +53,7 @@ export async function onExecutionRequested(
 ): Promise<HandlerOutcome> {
   const { execution_id: id, priority, user_id: userId } = event.payload;
   // `enqueued` is recorded with the creation, one write instead of two: if this process dies before
-  // the enqueue below, the redelivered request finds the saga `queued` and enqueues it then.
+  // the admit below, the redelivered request finds the saga `queued` and admits it then.
   const { saga } = await deps.sagas.createIfAbsent(id, 'queued', [
     step('requested', event.event_id),
     step('enqueued', priority),

@@ -153,8 +153,7 @@ export class SagaReconciler implements Component {
       }
       if (!expired.has(id)) continue;
       if ((await sagas.findById(id))?.state === 'queued') {
-        await queue.release(id);
-        await queue.enqueue(id, execution.priority);
+        await queue.requeue(id, execution.priority);
         await sagas.recordStep(id, step('requeued_by_reconciler', 'slot claimed but its command never sent'));
         abandonedClaimsRequeued++;
         logger.warn('lease expired before the command was sent; queued again');

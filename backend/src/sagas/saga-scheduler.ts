@@ -3,7 +3,7 @@ import { isTerminal } from '../executions/execution.js';
 import { type Component, LifecycleGate } from '../platform/lifecycle/component.js';
 import { withCorrelation, type Logger } from '../platform/logging/logger.js';
 import type { PlatformEvent } from '../events/definitions.js';
-import type { ExecutionQueue } from '../queue/execution-queue.js';
+import type { ExecutionQueue, Priority } from '../queue/execution-queue.js';
 import {
   createPodCommandPayload,
   requestPayload,
@@ -50,10 +50,11 @@ export class SagaScheduler implements Component {
   private wakeAgain = false;
   /**
    * Requests of executions this process's request handler just queued. The scheduler uses such a
-   * request instead of reading the execution when it claims it within HANDED_OVER_MS, saving a
-   * Mongo round trip on every execution's way to the worker. What it needs (script, limits,
-   * user, priority) never changes once stored; a cancel or a final state since is caught by the
-   * saga's conditional queued→scheduled move.
+   * request instead of reading the execution when it claims it within HANDED_OVER_MS: this saves a
+   * Mongo round trip only for a request that had to wait in the queue (`admit` dispatches one that
+   * finds a free slot itself) and is claimed soon after. What it needs (script, limits, user,
+   * priority) never changes once stored; a cancel or a final state since is caught by the saga's
+   * conditional queued→scheduled move.
    */
   private readonly handedOver = new Map<string, { request: RequestedExecution; at: number }>();
 
@@ -218,7 +219,7 @@ export class SagaScheduler implements Component {
   /** Undoes a claim whose command did not go out: saga back to queued, slot freed, entry re-queued. */
   private async compensate(
     id: string,
-    priority: Parameters<ExecutionQueue['enqueue']>[1] | null,
+    priority: Priority | null,
     reason: string,
     logger: Logger,
   ): Promise<void> {
@@ -230,9 +231,9 @@ export class SagaScheduler implements Component {
         error: reason,
         compensation: { name: 'release_slot_and_requeue', at: now, reason },
       });
-      await queue.release(id);
       // Without the priority (execution unreadable) the reconciler re-queues it from Mongo.
-      if (priority !== null) await queue.enqueue(id, priority);
+      if (priority === null) await queue.release(id);
+      else await queue.requeue(id, priority);
     } catch (err) {
       // The lease or the reconciler's re-queue pass finishes what this could not.
       logger.error({ err }, 'compensation failed; the reconciler will recover the execution');

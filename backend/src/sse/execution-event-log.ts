@@ -2,7 +2,15 @@ import type { Redis } from 'ioredis';
 import { LuaScript } from '../platform/redis/lua-script.js';
 
 /** What an SSE client sees, in order: lifecycle steps, output chunks, the verdict, the stored result. */
-export type LogEntryKind = 'status' | 'output' | 'terminal' | 'result';
+export const LOG_ENTRY_KINDS = ['status', 'output', 'terminal', 'result'] as const;
+export type LogEntryKind = (typeof LOG_ENTRY_KINDS)[number];
+
+function isLogEntryKind(value: unknown): value is LogEntryKind {
+  return (LOG_ENTRY_KINDS as readonly unknown[]).includes(value);
+}
+
+/** Entries per stream read, unless the reader asks for another page size. */
+export const READ_PAGE = 500;
 
 export interface LogEntry {
   /** Redis stream id: what the client sends back as Last-Event-ID. */
@@ -96,9 +104,9 @@ export function parseNotification(message: string): LogNotification | null {
   const parsed: LogEntry[] = [];
   for (const entry of entries as unknown[]) {
     const { id, kind, data } = (entry ?? {}) as { id?: unknown; kind?: unknown; data?: unknown };
-    if (!isStreamId(typeof id === 'string' ? id : undefined) || typeof data !== 'string') return null;
-    if (kind !== 'status' && kind !== 'output' && kind !== 'terminal' && kind !== 'result') return null;
-    parsed.push({ id: id as string, kind, data });
+    if (typeof id !== 'string' || !isStreamId(id) || typeof data !== 'string') return null;
+    if (!isLogEntryKind(kind)) return null;
+    parsed.push({ id, kind, data });
   }
   return { prev, entries: parsed };
 }
@@ -160,7 +168,7 @@ export class ExecutionEventLog {
   }
 
   /** Entries after `afterId` (exclusive), oldest first; from the start when afterId is undefined. */
-  async readAfter(executionId: string, afterId: string | undefined, count = 500): Promise<LogEntry[]> {
+  async readAfter(executionId: string, afterId: string | undefined, count = READ_PAGE): Promise<LogEntry[]> {
     const [stream] = this.keys(executionId);
     const start = afterId === undefined ? '-' : `(${afterId}`;
     const rows = await this.redis().xrange(stream, start, '+', 'COUNT', count);

@@ -4,6 +4,7 @@ import { isTerminal } from '../executions/execution.js';
 import {
   compareStreamIds,
   parseNotification,
+  READ_PAGE,
   type ExecutionEventLog,
   type LogEntry,
 } from './execution-event-log.js';
@@ -26,9 +27,6 @@ export interface ExecutionStreamOptions {
    */
   poll?: { everyMs: number; graceMs: number };
 }
-
-/** Entries per stream read. */
-const READ_PAGE = 500;
 
 function frame(event: string, data: unknown, id?: string): string {
   const idLine = id === undefined ? '' : `id: ${id}\n`;
@@ -104,7 +102,6 @@ export async function streamExecution(res: Response, options: ExecutionStreamOpt
     });
     return draining;
   };
-  const drain = (): Promise<void> => serialized(readStream);
   // A wake-up carries the entries it announces (consecutive in the stream). Those not sent yet go
   // out as they are when they follow the last entry sent; after a gap the stream is read instead.
   const onNotification = (message: string): void => {
@@ -126,15 +123,13 @@ export async function streamExecution(res: Response, options: ExecutionStreamOpt
   const poller =
     poll &&
     setInterval(() => {
-      draining = draining.then(async () => {
-        if (closed) return;
+      void serialized(async () => {
         const latest = await options.reload().catch(() => null);
         if (!latest || !isTerminal(latest.status)) return;
         terminalSince ??= Date.now();
         if (Date.now() - terminalSince < poll.graceMs) return;
         res.write(frame('result', options.renderResult(latest)));
         closed = true;
-        finish();
       });
     }, poll.everyMs);
   res.on('close', () => {
@@ -142,7 +137,7 @@ export async function streamExecution(res: Response, options: ExecutionStreamOpt
     finish();
   });
   // Subscribe first, then read: an entry appended in between is read, not missed.
-  await drain();
+  await serialized(readStream);
   await done;
   clearInterval(heartbeat);
   if (poller) clearInterval(poller);

@@ -4,7 +4,7 @@ import { DlqIntake } from '../../src/dlq/dlq-intake.js';
 import { DlqMessageRepository } from '../../src/dlq/dlq-message-repository.js';
 import { createKafka } from '../../src/platform/kafka/client.js';
 import { deadLetterTopic, ensureTopics } from '../../src/platform/kafka/topics.js';
-import { MongoConnection } from '../../src/platform/mongo/mongo-connection.js';
+import { useThrowawayMongo } from '../mongo/throwaway-mongo.js';
 import { eventually, testLogger } from '../test-logger.js';
 import { testSettings, uniqueSuffix } from '../test-settings.js';
 
@@ -16,15 +16,13 @@ describe('DLQ intake against real Kafka and the Mongo wire server', () => {
   });
   const logger = testLogger();
   const kafka = createKafka(settings, logger);
-  const mongo = new MongoConnection({ url: settings.MONGODB_URL, dbName: `it_${suffix}`, logger });
-  const repository = new DlqMessageRepository(mongo);
+  const repository = new DlqMessageRepository(useThrowawayMongo());
   const topic = deadLetterTopic(settings);
   let producer: Producer;
   const intake = (): DlqIntake =>
     new DlqIntake({ kafka, repository, settings, logger, housekeepingIntervalMs: 3_600_000 });
 
   beforeAll(async () => {
-    await mongo.start();
     const admin = kafka.admin();
     await admin.connect();
     await ensureTopics(admin, [topic], { partitions: 1, replicationFactor: 1 });
@@ -34,8 +32,6 @@ describe('DLQ intake against real Kafka and the Mongo wire server', () => {
   });
   afterAll(async () => {
     await producer.disconnect();
-    await mongo.connection.dropDatabase();
-    await mongo.stop();
   });
 
   it('when a record lands on the dead-letter topic, then it is stored once, also across a restart', async () => {

@@ -1,9 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Execution } from '../../src/executions/execution.js';
 import { ExecutionRepository } from '../../src/executions/execution-repository.js';
-import { MongoConnection } from '../../src/platform/mongo/mongo-connection.js';
-import { testLogger } from '../test-logger.js';
-import { testSettings, uniqueSuffix } from '../test-settings.js';
+import { useThrowawayMongo } from '../mongo/throwaway-mongo.js';
+import { uniqueSuffix } from '../test-settings.js';
 
 function execution(overrides: Partial<Execution> = {}): Execution {
   const now = new Date();
@@ -47,19 +46,7 @@ const outcome = {
 };
 
 describe('ExecutionRepository against the Mongo wire server', () => {
-  const settings = testSettings();
-  const mongo = new MongoConnection({
-    url: settings.MONGODB_URL,
-    dbName: `it_${uniqueSuffix()}`,
-    logger: testLogger(),
-  });
-  const repo = new ExecutionRepository(mongo);
-
-  beforeAll(() => mongo.start());
-  afterAll(async () => {
-    await mongo.connection.dropDatabase();
-    await mongo.stop();
-  });
+  const repo = new ExecutionRepository(useThrowawayMongo());
 
   it('when an execution moves forward, then each step applies once and stamps its time', async () => {
     const e = execution();

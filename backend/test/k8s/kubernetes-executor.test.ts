@@ -2,10 +2,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ExecutionResult } from '../../src/events/definitions.js';
 import type { TerminationRecord } from '../../src/executor/kubernetes/termination-record.js';
 import { configMapNameOf, podNameOf } from '../../src/executor/kubernetes/pod-spec.js';
 import { VANISHED_POD_REASON } from '../../src/pod-monitor/pod-monitor.js';
+import { resultOf } from '../kafka/event-recorder.js';
 import { eventually } from '../test-logger.js';
 import {
   appendPodLog,
@@ -55,7 +55,6 @@ function record(overrides: Partial<TerminationRecord> = {}): string {
 }
 
 const b64 = (text: string) => Buffer.from(text).toString('base64');
-const resultOf = (r: { event: { payload: unknown } }) => r.event.payload as ExecutionResult;
 
 async function launchRunning(script = 'print("hi")\n') {
   const execution = await world.createExecution(script);

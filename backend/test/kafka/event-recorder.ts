@@ -1,6 +1,7 @@
 import type { Admin, Consumer, Kafka } from 'kafkajs';
 import {
   TERMINAL_EVENT_TYPES,
+  type ExecutionResult,
   type PlatformEvent,
   type PlatformEventCatalog,
 } from '../../src/events/definitions.js';
@@ -20,6 +21,20 @@ export interface Recorded {
   event: PlatformEvent;
   /** When the test consumer received it (ms since epoch). */
   at: number;
+}
+
+/** The result a recorded terminal event carries; throws for any other event. */
+export function resultOf(recorded: Recorded): ExecutionResult {
+  const { event } = recorded;
+  if (
+    event.event_type !== 'execution_completed' &&
+    event.event_type !== 'execution_failed' &&
+    event.event_type !== 'execution_timeout' &&
+    event.event_type !== 'execution_cancelled'
+  ) {
+    throw new Error(`${event.event_type} is not terminal`);
+  }
+  return event.payload;
 }
 
 export interface EventRecorderOptions {

@@ -1,9 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DlqMessageRepository } from '../../src/dlq/dlq-message-repository.js';
 import type { DlqMessage } from '../../src/dlq/dlq-message.js';
 import { MongoConnection } from '../../src/platform/mongo/mongo-connection.js';
 import { testLogger } from '../test-logger.js';
-import { testSettings, uniqueSuffix } from '../test-settings.js';
+import { uniqueSuffix } from '../test-settings.js';
+import { useThrowawayMongo } from './throwaway-mongo.js';
 
 function message(overrides: Partial<DlqMessage> = {}): DlqMessage {
   return {
@@ -29,16 +30,8 @@ function message(overrides: Partial<DlqMessage> = {}): DlqMessage {
 }
 
 describe('Mongo adapter against the Mongo wire server', () => {
-  const settings = testSettings();
-  const dbName = `it_${uniqueSuffix()}`;
-  const mongo = new MongoConnection({ url: settings.MONGODB_URL, dbName, logger: testLogger() });
+  const mongo = useThrowawayMongo();
   const repo = new DlqMessageRepository(mongo);
-
-  beforeAll(() => mongo.start());
-  afterAll(async () => {
-    await mongo.connection.dropDatabase();
-    await mongo.stop();
-  });
 
   it('when started, then the indexes declared in the schemas exist', async () => {
     const indexes = await mongo.connection.collection('dlq_messages').indexes();

@@ -115,4 +115,32 @@ describe('ExecutionQueue against redis-server', () => {
     expect(stats.queued.low).toBe(1);
     expect(stats.queued.critical).toBe(0);
   });
+
+  it('when a claimed execution is requeued, then its slot is freed and it waits at its priority again', async () => {
+    const q = queue();
+    await q.enqueue('older-normal', 'normal', 0);
+    await q.enqueue('x', 'high', 1);
+    expect(await q.claim(1, 60_000)).toBe('x');
+    await q.requeue('x', 'high', 2);
+    const stats = await q.stats();
+    expect(stats.active).toBe(0);
+    expect(stats.queued.high).toBe(1);
+    expect(stats.queued.normal).toBe(1);
+    expect(await q.expiredLeases(Number.MAX_SAFE_INTEGER)).toEqual([]);
+    // Back at high: it is claimed before the normal one that waited longer.
+    expect(await q.claim(1, 60_000)).toBe('x');
+  });
+
+  it('when an execution that holds no slot is requeued, then it is queued once', async () => {
+    const q = queue();
+    await q.requeue('never-claimed', 'low');
+    await q.requeue('never-claimed', 'low');
+    await q.requeue('never-claimed', 'critical');
+    const stats = await q.stats();
+    expect(stats.active).toBe(0);
+    expect(Object.values(stats.queued).reduce((a, b) => a + b, 0)).toBe(1);
+    expect(stats.queued.low).toBe(1);
+    expect(await q.claim(5, 60_000)).toBe('never-claimed');
+    expect(await q.claim(5, 60_000)).toBeNull();
+  });
 });

@@ -1,15 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { TERMINAL_EVENT_TYPES } from '../../src/events/definitions.js';
 import { LOST_EXECUTOR_REASON } from '../../src/sagas/saga-reconciler.js';
 import { eventually } from '../test-logger.js';
 import { HELLO_STDOUT, PipelineWorld, type WorldParts } from './pipeline.js';
 
-const TERMINAL = [
-  'execution_completed',
-  'execution_failed',
-  'execution_timeout',
-  'execution_cancelled',
+const ORCHESTRATOR_TOPICS = [
+  'execution_requested',
+  'execution_cancel_requested',
+  ...TERMINAL_EVENT_TYPES,
 ] as const;
-const ORCHESTRATOR_TOPICS = ['execution_requested', 'execution_cancel_requested', ...TERMINAL] as const;
 
 describe('the execution saga, with the real orchestrator and result processor', () => {
   let world: PipelineWorld | undefined;
@@ -47,7 +46,7 @@ describe('the execution saga, with the real orchestrator and result processor', 
     await eventually(() => (w.seen('result_stored', execution.id).length > 0 ? true : undefined), {
       what: 'result_stored',
     });
-    await w.waitDrained(w.resultGroup, [...TERMINAL]);
+    await w.waitDrained(w.resultGroup, TERMINAL_EVENT_TYPES);
     await w.waitDrained(w.orchestratorGroup, ORCHESTRATOR_TOPICS);
     await slotsFree(w);
 

@@ -1,24 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { step } from '../../src/sagas/saga.js';
 import { SagaRepository } from '../../src/sagas/saga-repository.js';
-import { MongoConnection } from '../../src/platform/mongo/mongo-connection.js';
-import { testLogger } from '../test-logger.js';
-import { testSettings, uniqueSuffix } from '../test-settings.js';
+import { useThrowawayMongo } from '../mongo/throwaway-mongo.js';
+import { uniqueSuffix } from '../test-settings.js';
 
 describe('SagaRepository against the Mongo wire server', () => {
-  const settings = testSettings();
-  const mongo = new MongoConnection({
-    url: settings.MONGODB_URL,
-    dbName: `it_${uniqueSuffix()}`,
-    logger: testLogger(),
-  });
-  const sagas = new SagaRepository(mongo);
-
-  beforeAll(() => mongo.start());
-  afterAll(async () => {
-    await mongo.connection.dropDatabase();
-    await mongo.stop();
-  });
+  const sagas = new SagaRepository(useThrowawayMongo());
 
   it('when a saga is created twice, then the first call creates it with all its steps and the second finds it unchanged', async () => {
     const id = `saga-${uniqueSuffix()}`;

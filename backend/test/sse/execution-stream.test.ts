@@ -4,7 +4,12 @@ import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Execution } from '../../src/executions/execution.js';
 import { redisFromSettings } from '../../src/platform/clients.js';
-import { ExecutionEventLog, type AppendInput } from '../../src/sse/execution-event-log.js';
+import {
+  ExecutionEventLog,
+  parseNotification,
+  type AppendInput,
+  type LogEntry,
+} from '../../src/sse/execution-event-log.js';
 import { ExecutionStreamHub } from '../../src/sse/execution-stream-hub.js';
 import { streamExecution } from '../../src/sse/execution-stream.js';
 import { executionFixture } from '../worker/worker-harness.js';
@@ -14,9 +19,17 @@ import { testSettings, uniqueSuffix } from '../test-settings.js';
 /** The real event log, counting the stream reads the SSE handler makes. */
 class CountingLog extends ExecutionEventLog {
   reads = 0;
-  override readAfter(executionId: string, afterId: string | undefined, count?: number) {
+  /** What the latest read returned. */
+  lastRead: LogEntry[] = [];
+  /** Runs once, inside the next read before it reaches Redis: lets a test overlap a read with wake-ups. */
+  beforeNextRead: (() => Promise<void>) | undefined;
+  override async readAfter(executionId: string, afterId: string | undefined, count?: number) {
     this.reads += 1;
-    return super.readAfter(executionId, afterId, count);
+    const before = this.beforeNextRead;
+    this.beforeNextRead = undefined;
+    await before?.();
+    this.lastRead = await super.readAfter(executionId, afterId, count);
+    return this.lastRead;
   }
 }
 
@@ -139,16 +152,32 @@ describe('SSE execution stream against redis-server (log, hub, handler)', () => 
     const id = `e-${uniqueSuffix()}`;
     for (let i = 0; i < 3; i++) await append(id, { eventId: `o${i}`, kind: 'output', data: { seq: i } });
     const stored = await log.readAfter(id, undefined);
-    const client = open(id, stored[0]!.id);
-    // Appended while the client connects: some may be both read and announced.
-    const appends = (async () => {
+    // The client's first read waits until five more entries were appended and their wake-ups
+    // reached this process (the hub calls every watcher of a message at once, so the client's
+    // handler has them queued behind the read): those five are then both read and announced.
+    let announced = 0;
+    const unwatch = await hub.watch(log.channel(id), (message) => {
+      announced += parseNotification(message)?.entries.length ?? 0;
+    });
+    log.beforeNextRead = async () => {
       for (let i = 3; i < 8; i++) await append(id, { eventId: `o${i}`, kind: 'output', data: { seq: i } });
-      await append(id, { eventId: 't', kind: 'terminal', data: { verdict: 'completed' }, outputChunks: 8 });
-      await append(id, { eventId: 'r', kind: 'result', data: { verdict: 'completed' } });
-    })();
-    await appends;
+      await eventually(() => (announced === 5 ? true : undefined), { what: 'five wake-ups' });
+    };
+    const readsBefore = log.reads;
+    const client = open(id, stored[0]!.id);
+    await eventually(() => (log.lastRead.length === 7 ? true : undefined), { what: 'the overlapping read' });
+    await append(id, { eventId: 't', kind: 'terminal', data: { verdict: 'completed' }, outputChunks: 8 });
+    await append(id, { eventId: 'r', kind: 'result', data: { verdict: 'completed' } });
     await client.closed;
+    await unwatch();
 
+    // One read, which also covered the entries announced while it was under way; the terminal
+    // entry and the result then came with their wake-ups.
+    expect(log.reads - readsBefore).toBe(1);
+    expect(log.lastRead.map((e) => (JSON.parse(e.data) as { seq: number }).seq)).toEqual([
+      1, 2, 3, 4, 5, 6, 7,
+    ]);
+    expect(announced).toBe(7);
     const frames = parseFrames(client.text()).slice(1);
     const seqs = frames
       .filter((f) => f.event === 'output')

@@ -1,9 +1,9 @@
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { ExecutionResult, PlatformEventOf } from '../../src/events/definitions.js';
+import type { PlatformEventOf } from '../../src/events/definitions.js';
 import { LocalExecutor } from '../../src/executor/local/local-executor.js';
 import { eventually } from '../test-logger.js';
-import type { Recorded } from '../kafka/event-recorder.js';
+import { resultOf, type Recorded } from '../kafka/event-recorder.js';
 import { WorkerWorld } from './worker-harness.js';
 
 // Real Kafka/Mongo/Redis and real sandboxed runs (needs scripts/install-sandbox.sh, like
@@ -37,19 +37,6 @@ async function startWorld(): Promise<WorkerWorld> {
 
 function outputs(recorded: Recorded[]): PlatformEventOf<'execution_output'>['payload'][] {
   return recorded.flatMap((r) => (r.event.event_type === 'execution_output' ? [r.event.payload] : []));
-}
-
-function resultOf(recorded: Recorded): ExecutionResult {
-  const { event } = recorded;
-  if (
-    event.event_type !== 'execution_completed' &&
-    event.event_type !== 'execution_failed' &&
-    event.event_type !== 'execution_timeout' &&
-    event.event_type !== 'execution_cancelled'
-  ) {
-    throw new Error(`${event.event_type} is not terminal`);
-  }
-  return event.payload;
 }
 
 const text = (b64: string) => Buffer.from(b64, 'base64').toString();
@@ -89,13 +76,9 @@ describe('k8s worker with the local backend', () => {
       output_truncated: false,
     });
     expect(text(result.stdout_b64)).toBe('hello\n');
-    // All output events were published before the terminal one; wait until all arrived.
-    await eventually(
-      () => (outputs(w.recorder.of(execution.id)).length === result.output_chunks ? true : undefined),
-      {
-        what: `${result.output_chunks} output events`,
-      },
-    );
+    // Every output event was on Kafka before or with the terminal one: once caught up, all are here.
+    await w.recorder.caughtUp();
+    expect(outputs(w.recorder.of(execution.id))).toHaveLength(result.output_chunks);
     const chunks = outputs(w.recorder.of(execution.id)).sort((a, b) => a.seq - b.seq);
     expect(result.output_chunks).toBeGreaterThan(0);
     expect(chunks.map((c) => c.seq)).toEqual([...Array(result.output_chunks).keys()]);
@@ -116,12 +99,8 @@ describe('k8s worker with the local backend', () => {
     expect(before.length).toBeGreaterThanOrEqual(3);
     expect(before.map((c) => c.seq)).toEqual([...before.keys()]);
     const result = resultOf(terminal);
-    await eventually(
-      () => (outputs(w.recorder.of(execution.id)).length === result.output_chunks ? true : undefined),
-      {
-        what: `${result.output_chunks} output events`,
-      },
-    );
+    await w.recorder.caughtUp();
+    expect(outputs(w.recorder.of(execution.id))).toHaveLength(result.output_chunks);
     const all = outputs(w.recorder.of(execution.id));
     expect(all.map((c) => c.seq)).toEqual([...all.keys()]);
     expect(
