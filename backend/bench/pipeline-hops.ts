@@ -82,6 +82,9 @@ async function main(): Promise<void> {
 
   const system = new SystemUnderTest({
     INTEGR8SCODE_MAX_CONCURRENT_EXECUTIONS: '16',
+    // One benchmark user drives the whole load: the per-user caps would measure the policy.
+    INTEGR8SCODE_EXECUTION_MAX_CONCURRENT_PER_USER: '16',
+    INTEGR8SCODE_SSE_MAX_STREAMS_PER_USER: '100',
     INTEGR8SCODE_RATE_LIMIT_ENABLED: 'false',
     ...PRODUCTION_COMMIT_MODE,
     ...(process.env.HOPS_LOG_LEVEL ? { INTEGR8SCODE_LOG_LEVEL: process.env.HOPS_LOG_LEVEL } : {}),

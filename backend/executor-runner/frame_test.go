@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/base64"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 )
 
 func TestAppendFrameWritesTagSeqAndBase64(t *testing.T) {
@@ -28,7 +30,7 @@ func TestFullChunkFrameFitsTheLineLimit(t *testing.T) {
 
 func TestOutputSinkNumbersFramesAcrossStreams(t *testing.T) {
 	var out bytes.Buffer
-	sink := newOutputSink(newLogWriter(&out), 100, func() { t.Fatal("limit hit") })
+	sink := newOutputSink(newLogWriter(&out), 100, 0, func() { t.Fatal("limit hit") })
 	sink.write(streamStdout, []byte("a"))
 	sink.write(streamStderr, []byte("bb"))
 	sink.write(streamStdout, []byte("ccc"))
@@ -41,10 +43,69 @@ func TestOutputSinkNumbersFramesAcrossStreams(t *testing.T) {
 	}
 }
 
+// lockedBuffer: the sink's timers write from their own goroutines.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func TestOutputSinkWithAWindowFramesEachStreamOncePerWindowFirstStreamFirst(t *testing.T) {
+	var out lockedBuffer
+	sink := newOutputSink(newLogWriter(&out), 1<<20, time.Hour, func() { t.Fatal("limit hit") })
+	for i := 0; i < 1000; i++ {
+		sink.write(streamStdout, []byte("o"))
+		sink.write(streamStderr, []byte("e"))
+	}
+	if out.String() != "" {
+		t.Fatalf("framed before the window ended: %q", out.String())
+	}
+	sink.flush()
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "O 0 ") || !strings.HasPrefix(lines[1], "E 1 ") {
+		t.Fatalf("want one O then one E frame, got %d lines: %.80q", len(lines), out.String())
+	}
+	if s := sink.stats(); s != (outputStats{frames: 2, stdoutBytes: 1000, stderrBytes: 1000}) {
+		t.Fatalf("stats = %+v", s)
+	}
+}
+
+func TestOutputSinkWithAWindowFramesWhenTheWindowEndsOrAChunkIsFull(t *testing.T) {
+	var out lockedBuffer
+	sink := newOutputSink(newLogWriter(&out), 1<<20, 20*time.Millisecond, func() { t.Fatal("limit hit") })
+	sink.write(streamStderr, []byte("x"))
+	deadline := time.Now().Add(5 * time.Second)
+	for out.String() == "" && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if out.String() != "E 0 eA==\n" {
+		t.Fatalf("after the window: %q", out.String())
+	}
+	sink.write(streamStdout, bytes.Repeat([]byte("y"), maxChunkBytes+1))
+	if got := strings.Count(out.String(), "\n"); got != 2 {
+		t.Fatalf("a full chunk waits for the window: %d lines", got)
+	}
+	sink.flush()
+	if s := sink.stats(); s.frames != 3 || s.stdoutBytes != maxChunkBytes+1 {
+		t.Fatalf("stats = %+v", s)
+	}
+}
+
 func TestOutputSinkKeepsWhatFitsThenDropsAndCallsOnLimitOnce(t *testing.T) {
 	var out bytes.Buffer
 	calls := 0
-	sink := newOutputSink(newLogWriter(&out), 10, func() { calls++ })
+	sink := newOutputSink(newLogWriter(&out), 10, 0, func() { calls++ })
 	sink.write(streamStdout, []byte("123456"))
 	sink.write(streamStderr, []byte("789abc")) // only "789a" fits
 	sink.write(streamStdout, []byte("more"))
@@ -71,7 +132,7 @@ func TestOutputSinkKeepsWhatFitsThenDropsAndCallsOnLimitOnce(t *testing.T) {
 
 func TestOutputSinkAtExactlyTheCapIsNotTruncated(t *testing.T) {
 	var out bytes.Buffer
-	sink := newOutputSink(newLogWriter(&out), 4, func() { t.Fatal("limit hit") })
+	sink := newOutputSink(newLogWriter(&out), 4, 0, func() { t.Fatal("limit hit") })
 	sink.write(streamStdout, []byte("abcd"))
 	if s := sink.stats(); s.truncated || s.stdoutBytes != 4 {
 		t.Fatalf("stats = %+v", s)
@@ -80,7 +141,7 @@ func TestOutputSinkAtExactlyTheCapIsNotTruncated(t *testing.T) {
 
 func TestOutputSinkWritesNoEmptyFrameWhenTheCapIsAlreadyFull(t *testing.T) {
 	var out bytes.Buffer
-	sink := newOutputSink(newLogWriter(&out), 4, func() {})
+	sink := newOutputSink(newLogWriter(&out), 4, 0, func() {})
 	sink.write(streamStdout, []byte("abcd"))
 	sink.write(streamStdout, []byte("e"))
 	if out.String() != "O 0 YWJjZA==\n" {

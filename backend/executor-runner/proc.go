@@ -63,29 +63,52 @@ func parseProcStat(data []byte) (procStat, bool) {
 	return st, true
 }
 
-// groupCPUSeconds sums the CPU time of the live members of a process group, each with its
-// waited-for children (reaped processes are in their parent's cutime/cstime; unreaped ones
-// are still listed themselves, so nothing is counted twice).
-func groupCPUSeconds(pgid int, ticks float64) float64 {
+// processCPUSeconds sums the CPU time of the live (or not yet reaped) processes that member
+// accepts, each with its waited-for children (reaped processes are in their parent's
+// cutime/cstime; unreaped ones are still listed themselves, so nothing is counted twice).
+func processCPUSeconds(ticks float64, member func(pid int, st procStat) bool) float64 {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		return 0
 	}
 	var total uint64
 	for _, e := range entries {
-		name := e.Name()
-		if name == "" || name[0] < '0' || name[0] > '9' {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
 			continue
 		}
-		data, err := os.ReadFile("/proc/" + name + "/stat")
+		data, err := os.ReadFile("/proc/" + e.Name() + "/stat")
 		if err != nil {
 			continue // exited meanwhile
 		}
-		if st, ok := parseProcStat(data); ok && st.pgrp == pgid {
+		if st, ok := parseProcStat(data); ok && member(pid, st) {
 			total += st.utime + st.stime + st.cutime + st.cstime
 		}
 	}
 	return float64(total) / ticks
+}
+
+// groupCPUSeconds is the CPU time of a process group: all the runner can attribute to the
+// program when it shares its pid namespace with others (tests on a host).
+func groupCPUSeconds(pgid int, ticks float64) float64 {
+	return processCPUSeconds(ticks, func(_ int, st procStat) bool { return st.pgrp == pgid })
+}
+
+// containerCPUSeconds is the CPU time of the whole container when the runner is its init
+// (PID 1 of the pod's own pid namespace, so /proc lists only the container's processes): every
+// process counts, one that left the group with setsid included, and of the runner itself only
+// the children it reaped.
+func containerCPUSeconds(ticks float64) float64 {
+	others := processCPUSeconds(ticks, func(pid int, _ procStat) bool { return pid != 1 })
+	data, err := os.ReadFile("/proc/1/stat")
+	if err != nil {
+		return others
+	}
+	self, ok := parseProcStat(data)
+	if !ok {
+		return others
+	}
+	return others + float64(self.cutime+self.cstime)/ticks
 }
 
 // The container's own cgroup (cgroup v2 with a private cgroup namespace, as containerd sets

@@ -115,15 +115,17 @@ type runFacts struct {
 }
 
 // chooseVerdict: the runner's own kill reason first (the first one recorded); then the kernel's
-// RLIMIT_CPU signal; then an OOM kill in the container's cgroup; then CPU time beyond the limit
-// seen afterwards (the hard RLIMIT_CPU SIGKILL, or a tree of processes that ended between two
-// polls); otherwise the program completed, whatever its exit code or signal.
+// RLIMIT_CPU signal (SIGXCPU with the CPU time at the limit: one the program sent itself earlier is
+// just a signal); then an OOM kill in the container's cgroup; then CPU time beyond the limit seen
+// afterwards (the hard RLIMIT_CPU SIGKILL, or a tree of processes that ended between two polls);
+// otherwise the program completed, whatever its exit code or signal.
 func chooseVerdict(f runFacts) (verdict string, reason *string) {
 	str := func(s string) *string { return &s }
 	switch {
 	case f.kill != nil:
 		return f.kill.verdict, str(f.kill.detail)
-	case f.signal == syscall.SIGXCPU:
+	// Within 10%: RLIMIT_CPU is checked against tick-sampled time, rusage is precise.
+	case f.signal == syscall.SIGXCPU && f.cpuSeconds >= 0.9*f.cpuLimit:
 		return verdictCPULimit, str(fmt.Sprintf("CPU time limit of %ss exceeded (SIGXCPU)", formatSeconds(f.cpuLimit)))
 	case f.oomKills > 0:
 		return verdictMemoryLimit, str(fmt.Sprintf("memory limit exceeded: the kernel OOM-killed %d process(es)", f.oomKills))

@@ -19,6 +19,7 @@ func TestChooseVerdict(t *testing.T) {
 		{"killed by a signal it sent itself", runFacts{signal: syscall.SIGKILL, cpuLimit: 1, cpuSeconds: 0.1}, verdictCompleted, false},
 		{"runner's kill reason wins over everything", runFacts{kill: timeout, signal: syscall.SIGXCPU, cpuLimit: 1, cpuSeconds: 5, oomKills: 1}, verdictTimeout, true},
 		{"SIGXCPU", runFacts{signal: syscall.SIGXCPU, cpuLimit: 1, cpuSeconds: 1}, verdictCPULimit, true},
+		{"SIGXCPU the program sent itself, CPU below the limit", runFacts{signal: syscall.SIGXCPU, cpuLimit: 1, cpuSeconds: 0.02}, verdictCompleted, false},
 		{"SIGXCPU wins over an OOM kill", runFacts{signal: syscall.SIGXCPU, cpuLimit: 1, cpuSeconds: 1, oomKills: 1}, verdictCPULimit, true},
 		{"OOM kill", runFacts{signal: syscall.SIGKILL, cpuLimit: 1, cpuSeconds: 0.1, oomKills: 2}, verdictMemoryLimit, true},
 		{"OOM kill of a child, program exited", runFacts{cpuLimit: 1, cpuSeconds: 0.1, oomKills: 1}, verdictMemoryLimit, true},

@@ -54,8 +54,12 @@ func finish(log *logWriter, terminationLog string, rec record) error {
 // supervisor kills the program's process group and remembers the first reason.
 type supervisor struct {
 	pgid int
-	mu   sync.Mutex
-	why  *killReason
+	// The runner is the container's init (PID 1 of its own pid namespace): every other process
+	// in the namespace is the program's, so limits count and kill all of them, not only the
+	// program's group (a setsid child leaves the group but not the namespace).
+	containerInit bool
+	mu            sync.Mutex
+	why           *killReason
 }
 
 func (s *supervisor) kill(verdict, detail string) {
@@ -64,7 +68,25 @@ func (s *supervisor) kill(verdict, detail string) {
 		s.why = &killReason{verdict, detail}
 	}
 	s.mu.Unlock()
+	s.killAll()
+}
+
+// killAll SIGKILLs the program's group and, as the container's init, every other process of
+// the container (kill(-1) from PID 1 spares only the caller; never sent outside that case).
+func (s *supervisor) killAll() {
 	_ = syscall.Kill(-s.pgid, syscall.SIGKILL)
+	if s.containerInit {
+		_ = syscall.Kill(-1, syscall.SIGKILL)
+	}
+}
+
+// cpuSeconds is what the CPU limit is checked against: the whole container as its init, else
+// the program's process group.
+func (s *supervisor) cpuSeconds(ticks float64) float64 {
+	if s.containerInit {
+		return containerCPUSeconds(ticks)
+	}
+	return groupCPUSeconds(s.pgid, ticks)
 }
 
 func (s *supervisor) reason() *killReason {
@@ -125,9 +147,9 @@ func run(cfg runConfig, log *logWriter) record {
 		pipes.closeParentEnds()
 		return failedRecord("cannot start the program: " + err.Error())
 	}
-	sup := &supervisor{pgid: cmd.Process.Pid}
+	sup := &supervisor{pgid: cmd.Process.Pid, containerInit: os.Getpid() == 1}
 
-	sink := newOutputSink(log, cfg.maxOutputBytes, func() {
+	sink := newOutputSink(log, cfg.maxOutputBytes, coalesceWindow, func() {
 		sup.kill(verdictOutputLimit, fmt.Sprintf("output limit of %d bytes reached", cfg.maxOutputBytes))
 	})
 	var readers sync.WaitGroup
@@ -161,9 +183,10 @@ func run(cfg runConfig, log *logWriter) record {
 	timer.Stop()
 	close(stopPoll)
 	polledCPU := <-polled
-	// Whatever the program left running in its group would keep the pipes open.
-	_ = syscall.Kill(-sup.pgid, syscall.SIGKILL)
+	// Whatever the program left running would keep the pipes open.
+	sup.killAll()
 	drain(&readers, pipes)
+	sink.flush()
 
 	stats := sink.stats()
 	var rec record
@@ -217,8 +240,9 @@ func programRecord(state *os.ProcessState, cfg runConfig, kill *killReason, poll
 
 func timevalSeconds(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
 
-// pollCPU kills the group once its CPU time passes the limit: RLIMIT_CPU is per process, so
-// several processes could otherwise each stay under it. Returns the last reading.
+// pollCPU kills the program once its CPU time (container or group, see cpuSeconds) passes the
+// limit: RLIMIT_CPU is per process, so several processes could otherwise each stay under it.
+// Returns the last reading.
 func pollCPU(sup *supervisor, limit, ticks float64, stop <-chan struct{}) float64 {
 	t := time.NewTicker(cpuPollInterval)
 	defer t.Stop()
@@ -228,7 +252,7 @@ func pollCPU(sup *supervisor, limit, ticks float64, stop <-chan struct{}) float6
 		case <-stop:
 			return last
 		case <-t.C:
-			if cpu := groupCPUSeconds(sup.pgid, ticks); cpu > 0 {
+			if cpu := sup.cpuSeconds(ticks); cpu > 0 {
 				last = cpu
 			}
 			if last > limit {

@@ -1,7 +1,9 @@
 import { mongoFromSettings, redisFromSettings } from '../platform/clients.js';
 import { ExecutionRepository } from '../executions/execution-repository.js';
+import { RunOutboxRepository } from '../executions/run-outbox-repository.js';
 import { advertsKey, RuntimeDirectory } from '../executions/runtime-directory.js';
 import { LocalExecutor } from '../executor/local/local-executor.js';
+import { UidPool } from '../executor/local/uid-pool.js';
 import { runProcess } from '../platform/lifecycle/run-process.js';
 import { ServiceHost } from '../platform/lifecycle/service-host.js';
 import { ExecutorAdvertiser } from '../worker/executor-advertiser.js';
@@ -25,7 +27,12 @@ const { catalog, kafka, producer, telemetry, topicAdmin } = eventPlatform(settin
 const mongo = mongoFromSettings(settings, logger);
 const redis = redisFromSettings(settings, logger);
 const kubernetes = settings.EXECUTOR_BACKEND === 'kubernetes';
-const localBackend = kubernetes ? null : new LocalExecutor({ logger });
+const localBackend = kubernetes
+  ? null
+  : new LocalExecutor({
+      logger,
+      uidPool: new UidPool(settings.SANDBOX_UID_BASE, settings.SANDBOX_UID_COUNT),
+    });
 const k8sRuntimes = kubernetes ? parseRuntimeImages(settings.K8S_RUNTIME_IMAGES) : [];
 const advertised = localBackend ?? new KubernetesRuntimes(k8sRuntimes);
 const events = new ExecutionEvents(producer, catalog, {
@@ -43,6 +50,7 @@ function commandHandler(): Component {
       backend: localBackend,
       backendName: settings.EXECUTOR_BACKEND,
       executions,
+      outbox: new RunOutboxRepository(mongo),
       settings,
       logger,
     });

@@ -42,6 +42,7 @@ if (settings.EXECUTOR_BACKEND !== 'kubernetes') {
         executions: new ExecutionRepository(mongo),
         observe: observeOptionsOf(settings),
         reconcileIntervalMs: settings.K8S_MONITOR_RECONCILE_INTERVAL_SECONDS * 1000,
+        maxOutputEvents: settings.EXECUTION_MAX_OUTPUT_EVENTS,
         logger,
       }),
     ],

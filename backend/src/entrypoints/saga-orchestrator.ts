@@ -1,5 +1,6 @@
 import { mongoFromSettings, redisFromSettings } from '../platform/clients.js';
 import { ExecutionRepository } from '../executions/execution-repository.js';
+import { RunOutboxRepository } from '../executions/run-outbox-repository.js';
 import { runProcess } from '../platform/lifecycle/run-process.js';
 import { ServiceHost } from '../platform/lifecycle/service-host.js';
 import { SagaOrchestrator } from '../sagas/saga-orchestrator.js';
@@ -30,6 +31,7 @@ const host = new ServiceHost({
       redis,
       executions: new ExecutionRepository(mongo),
       sagas: new SagaRepository(mongo),
+      outbox: new RunOutboxRepository(mongo),
       settings,
       logger,
     }),

@@ -108,3 +108,25 @@ export function stableEventId(name: string): string {
   const hex = hash.subarray(0, 16).toString('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
+
+/** Room left for the envelope, metadata and Kafka headers around a request's payload. */
+const ENVELOPE_ALLOWANCE_BYTES = 4096;
+
+/**
+ * Encoded size of the largest event that carries this request's script (the request itself or
+ * its pod command), envelope included. JSON escapes control characters as `\uXXXX`, so a script
+ * within EXECUTION_MAX_SCRIPT_BYTES can still encode to six times its size.
+ */
+export function encodedRequestBytes(requested: RequestedExecution): number {
+  const payloadBytes = Math.max(
+    Buffer.byteLength(JSON.stringify(requested)),
+    Buffer.byteLength(JSON.stringify(createPodCommandPayload(requested))),
+  );
+  return payloadBytes + ENVELOPE_ALLOWANCE_BYTES;
+}
+
+/** Why an execution failed when its request could not go out (the broker refused the record). */
+export function unpublishableReason(err: unknown): string {
+  const detail = err instanceof Error ? err.message : String(err);
+  return `request could not be published: the broker refused the record (${detail})`;
+}

@@ -11,7 +11,14 @@ import type { Logger } from '../platform/logging/logger.js';
 import type { SettingValues } from '../settings/schema.js';
 import { isTerminal, type Execution, type ExecutionStatus } from './execution.js';
 import type { ExecutionListFilter, ExecutionRepository } from './execution-repository.js';
+import {
+  encodedRequestBytes,
+  requestPayload,
+  resultWithoutOutput,
+  unpublishableReason,
+} from './execution-events.js';
 import { memoryQuantityBytes } from './quantity.js';
+import { isRecordError } from '../platform/kafka/producer.js';
 import type { RuntimeDirectory } from './runtime-directory.js';
 
 export interface Caller {
@@ -38,6 +45,7 @@ export type ExecutionSettings = Pick<
   | 'EXECUTION_MAX_FILE_BYTES'
   | 'EXECUTION_MAX_OUTPUT_BYTES'
   | 'EXECUTION_MAX_SCRIPT_BYTES'
+  | 'KAFKA_MAX_MESSAGE_BYTES'
   | 'TRACING_SERVICE_NAME'
   | 'TRACING_SERVICE_VERSION'
 >;
@@ -133,10 +141,6 @@ export class ExecutionService {
     const limits = resolveLimits(input.limits, maxLimits(this.o.settings));
 
     const id = randomUUID();
-    if (idempotencyKey !== undefined) {
-      const existing = await this.claimIdempotencyKey(caller.id, idempotencyKey, id);
-      if (typeof existing !== 'string') return existing;
-    }
     const now = new Date();
     const execution: Execution = {
       id,
@@ -157,36 +161,77 @@ export class ExecutionService {
       startedAt: null,
       finishedAt: null,
     };
+    this.assertPublishable(execution);
+    if (idempotencyKey !== undefined) {
+      const existing = await this.claimIdempotencyKey(caller.id, idempotencyKey, id);
+      if (typeof existing !== 'string') return existing;
+    }
     await this.o.executions.create(execution);
     await this.publishRequested(execution);
     return execution;
   }
 
-  /** Publishes execution_requested; if Kafka fails the reconciler publishes it later. */
+  /**
+   * Refuses a request whose events would exceed the broker's message size: accepted, it could
+   * never be published and would wait in `queued` until the queue timeout.
+   */
+  private assertPublishable(e: Execution): void {
+    const bytes = encodedRequestBytes(requestPayload(e));
+    const max = this.o.settings.KAFKA_MAX_MESSAGE_BYTES;
+    if (bytes <= max) return;
+    throw new AppError(
+      'payload_too_large',
+      `script, stdin and args encode to ${bytes} bytes as an event; the limit is ${max} (control characters and other escaped characters take up to 6 bytes each)`,
+      { details: [{ field: 'script', message: `encoded event at most ${max} bytes` }] },
+    );
+  }
+
+  /**
+   * Publishes execution_requested; if Kafka is unavailable the reconciler publishes it later. A
+   * record the broker refuses can never go out, so that execution fails at once instead.
+   */
   async publishRequested(e: Execution): Promise<void> {
     const event = this.o.catalog.build(
       'execution_requested',
       e.id,
-      {
-        execution_id: e.id,
-        user_id: e.userId,
-        lang: e.lang,
-        lang_version: e.langVersion,
-        script: e.script,
-        stdin: e.stdin,
-        args: e.args,
-        limits: e.limits,
-        priority: e.priority,
-      },
+      requestPayload(e),
       this.metadata(e.userId, e.id),
     );
     try {
       await this.o.publish(event);
       await this.o.executions.markRequestPublished(e.id);
     } catch (err) {
+      if (isRecordError(err)) {
+        await this.failUnpublishable(e, err);
+        return;
+      }
       this.o.logger.warn(
         { err, execution_id: e.id },
         'execution_requested not published yet; the reconciler will',
+      );
+    }
+  }
+
+  private async failUnpublishable(e: Execution, err: unknown): Promise<void> {
+    const reason = unpublishableReason(err);
+    this.o.logger.error(
+      { err, execution_id: e.id },
+      'execution_requested refused by the broker; execution failed',
+    );
+    try {
+      await this.o.publish(
+        this.o.catalog.build(
+          'execution_failed',
+          e.id,
+          resultWithoutOutput(e.id, 'failed', reason),
+          this.metadata(e.userId, e.id),
+        ),
+      );
+      await this.o.executions.markRequestPublished(e.id);
+    } catch (failErr) {
+      this.o.logger.warn(
+        { err: failErr, execution_id: e.id },
+        'failure not published yet; the reconciler will',
       );
     }
   }

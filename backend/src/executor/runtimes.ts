@@ -9,8 +9,12 @@ const execFileAsync = promisify(execFile);
 /** Host directories every sandbox sees read-only; a runtime installed elsewhere binds its prefix. */
 export const SYSTEM_DIRS = ['/usr', '/lib', '/lib64', '/bin', '/sbin'] as const;
 
-/** Where the local backend mounts the seeded Go build cache (see local/go-cache.ts). */
+/** Where the local backend mounts the seeded Go build cache, read-only (see local/go-cache.ts). */
 export const GO_CACHE_SEED_DIR = '/opt/go-cache-seed';
+/** Where the local backend mounts its GOCACHEPROG (scripts/go-cacheprog), read-only. */
+export const GO_CACHE_PROG_PATH = '/opt/go-cacheprog';
+/** The oldest Go with GOCACHEPROG. */
+const GO_MIN_MINOR = 24;
 
 /** A runtime plus what a backend needs to launch it. */
 export interface RuntimeSpec extends Runtime {
@@ -23,6 +27,8 @@ export interface RuntimeSpec extends Runtime {
   goRoot?: string;
   /** Go only: host directory of the seeded build cache, set by the local backend at start. */
   cacheSeedDir?: string;
+  /** Go only: host path of the GOCACHEPROG binary, set by the local backend at start. */
+  cacheProgPath?: string;
 }
 
 export interface MissingRuntime {
@@ -164,18 +170,14 @@ const probes: Record<string, Probe> = {
     const goRoot = (await run(exe, ['env', 'GOROOT'])).trim();
     const parsed = parseVersion('go', await run(exe, ['version']));
     if (!parsed || goRoot === '') return { lang: 'go', reason: `unrecognised version or GOROOT from ${exe}` };
+    const minor = Number(parsed.version.split('.')[1]);
+    if (parsed.version.startsWith('1.') && minor < GO_MIN_MINOR)
+      return { lang: 'go', reason: `go ${parsed.fullVersion} has no GOCACHEPROG (needs 1.${GO_MIN_MINOR})` };
     return {
       lang: 'go',
       ...parsed,
       fileExtension: 'go',
-      // A cold Go build cache costs ~20 s of CPU for fmt alone, so each run starts from a copy of a
-      // cache seeded at start-up (the cache must be writable; sharing one would leak between runs).
-      command: [
-        '/bin/sh',
-        '-c',
-        `cp -R ${GO_CACHE_SEED_DIR} "$GOCACHE" && exec ${join(goRoot, 'bin', 'go')} run main.go "$@"`,
-        'go',
-      ],
+      command: [join(goRoot, 'bin', 'go'), 'run', 'main.go'],
       exampleScript: 'package main\n\nimport "fmt"\n\nfunc main() {\n\tfmt.Println("Hello, world!")\n}\n',
       exampleOutput: HELLO,
       hostBinds: underSystemDirs(goRoot) ? [] : [goRoot],
@@ -184,7 +186,11 @@ const probes: Record<string, Probe> = {
         ...BASE_ENV,
         PATH: `${join(goRoot, 'bin')}:${BASE_ENV.PATH}`,
         GOROOT: goRoot,
+        // A cold build cache costs seconds of CPU per std package, and a shared writable one would
+        // let runs poison each other: the cache program serves hits from the read-only seed and
+        // keeps this run's misses in the run's tmpfs (scripts/go-cacheprog, docs/sandbox.md).
         GOCACHE: '/sandbox/.gocache',
+        GOCACHEPROG: `${GO_CACHE_PROG_PATH} -seed ${GO_CACHE_SEED_DIR} -dir /sandbox/.gocache/run`,
         GOPATH: '/sandbox/go',
         GOTOOLCHAIN: 'local',
         GOTELEMETRY: 'off',
@@ -195,7 +201,8 @@ const probes: Record<string, Probe> = {
   },
 
   async ruby(pathVar) {
-    const found = await findOnPath('ruby', pathVar);
+    // Debian's interpreter first, as for python: an rbenv shim under /root is invisible to the sandbox.
+    const found = (await isExecutable('/usr/bin/ruby')) ? '/usr/bin/ruby' : await findOnPath('ruby', pathVar);
     if (!found) return { lang: 'ruby', reason: 'ruby not found' };
     const exe = await realpath(found);
     const parsed = parseVersion('ruby', await run(exe, ['--version']));
@@ -215,7 +222,14 @@ const probes: Record<string, Probe> = {
 
 /** The environment Go needs both when seeding the cache on the host and inside the sandbox. */
 export function goBuildEnv(spec: RuntimeSpec): Record<string, string> {
-  const { HOME: _home, TMPDIR: _tmp, GOCACHE: _cache, GOPATH: _gopath, ...rest } = spec.env;
+  const {
+    HOME: _home,
+    TMPDIR: _tmp,
+    GOCACHE: _cache,
+    GOCACHEPROG: _cacheProg,
+    GOPATH: _gopath,
+    ...rest
+  } = spec.env;
   return rest;
 }
 

@@ -32,20 +32,54 @@ const SIGNAL_NAMES = new Map<number, string>(
 );
 
 /**
- * bwrap (like a shell) reports a child killed by signal N as exit status 128+N. A script that
- * itself exits with 137 is therefore indistinguishable from SIGKILL; we read it as a signal,
- * like Judge0 and Piston do.
+ * The signal a shell-style exit status 128+N stands for, if N is one. Only for statuses a script
+ * cannot choose (a container's, whose main process is our runner); see decodeExitStatus.
+ */
+export function signalOfStatus(exitCode: number | null): string | null {
+  if (exitCode === null || exitCode <= 128) return null;
+  return SIGNAL_NAMES.get(exitCode - 128) ?? null;
+}
+
+/**
+ * How the sandbox's exit status reads. bwrap (like a shell) reports a child killed by signal N as
+ * exit status 128+N, so the status alone cannot tell `exit(137)` from a SIGKILL. A 128+N status is
+ * read as a signal only when the supervisor has its own evidence for that signal: SIGKILL after it
+ * killed the run or the kernel OOM-killed in the cgroup, SIGKILL or SIGXCPU (RLIMIT_CPU) with the
+ * cgroup's CPU time at the limit. Otherwise it stays an exit code, with a reason naming both
+ * readings.
  */
 export function decodeExitStatus(
-  exitCode: number | null,
-  signal: string | null,
-): Pick<Classification, 'exitCode' | 'signal'> {
+  facts: Pick<RunFacts, 'exitCode' | 'signal' | 'killReason' | 'oomKills' | 'cpuSeconds' | 'limits'>,
+): Pick<Classification, 'exitCode' | 'signal' | 'reason'> {
+  const { exitCode, signal } = facts;
   if (signal !== null) return { exitCode: null, signal };
-  if (exitCode !== null && exitCode > 128) {
-    const name = SIGNAL_NAMES.get(exitCode - 128);
-    if (name !== undefined) return { exitCode: null, signal: name };
-  }
-  return { exitCode, signal: null };
+  const name = signalOfStatus(exitCode);
+  if (exitCode === null || name === null) return { exitCode, signal: null };
+  const observed =
+    (name === 'SIGKILL' &&
+      (facts.killReason !== undefined || facts.oomKills > 0 || cpuLimitReached(facts))) ||
+    (name === 'SIGXCPU' && cpuLimitReached(facts));
+  if (observed) return { exitCode: null, signal: name };
+  return {
+    exitCode,
+    signal: null,
+    reason: `exit status ${exitCode}: the script exited with ${exitCode} or was killed by ${name} (the sandbox reports both alike)${SIGNAL_NOTES[name] ?? ''}`,
+  };
+}
+
+/** What a signal the script may have been killed by would mean here. */
+const SIGNAL_NOTES: Record<string, string> = {
+  SIGXFSZ: '; SIGXFSZ is the file size limit',
+  SIGXCPU: '; not the CPU time limit, which was not reached',
+};
+
+/**
+ * The cgroup's CPU time shows RLIMIT_CPU (soft limit: the limit rounded up to whole seconds) may
+ * have fired. Within 10%: the kernel checks RLIMIT_CPU against tick-sampled user+system time, the
+ * cgroup counts nanoseconds, and the two differ a little on a busy host.
+ */
+function cpuLimitReached(facts: Pick<RunFacts, 'cpuSeconds' | 'limits'>): boolean {
+  return facts.cpuSeconds >= 0.9 * facts.limits.cpuSeconds;
 }
 
 function mib(bytes: number): string {
@@ -54,7 +88,7 @@ function mib(bytes: number): string {
 
 /** Maps what was observed about a run to its verdict. Pure; the order of the checks is the policy. */
 export function classify(facts: RunFacts): Classification {
-  const status = decodeExitStatus(facts.exitCode, facts.signal);
+  const { reason: statusNote, ...status } = decodeExitStatus(facts);
   const forkNote =
     facts.pidsLimitHits > 0 ? `; ${facts.pidsLimitHits} fork(s) refused by the process limit` : '';
   if (facts.killReason === 'cancelled') {
@@ -89,23 +123,15 @@ export function classify(facts: RunFacts): Classification {
     case undefined:
       break;
   }
-  // RLIMIT_CPU: SIGXCPU at the soft limit, SIGKILL at the hard limit one second later.
-  if (
-    status.signal === 'SIGXCPU' ||
-    (status.signal === 'SIGKILL' && facts.cpuSeconds >= facts.limits.cpuSeconds)
-  ) {
+  // RLIMIT_CPU: SIGXCPU at the soft limit, SIGKILL at the hard limit one second later. Both are
+  // signals only with the cgroup's CPU time at the limit (decodeExitStatus).
+  if (status.signal === 'SIGXCPU' || (status.signal === 'SIGKILL' && cpuLimitReached(facts))) {
     return cpuLimit(facts, status, forkNote);
   }
-  if (status.signal === 'SIGXFSZ') {
-    return {
-      verdict: 'completed',
-      ...status,
-      reason: 'file size limit exceeded (SIGXFSZ)' + forkNote,
-    };
-  }
-  return forkNote === ''
-    ? { verdict: 'completed', ...status }
-    : { verdict: 'completed', ...status, reason: forkNote.slice(2) };
+  const reason = [statusNote, forkNote.slice(2)]
+    .filter((part) => part !== undefined && part !== '')
+    .join('; ');
+  return reason === '' ? { verdict: 'completed', ...status } : { verdict: 'completed', ...status, reason };
 }
 
 function cpuLimit(

@@ -18,6 +18,7 @@ import { parseOrigins } from './headers.js';
 import { executionWiring } from './execution-wiring.js';
 import { HttpServer } from './http-server.js';
 import { rateLimiting } from './rate-limiting.js';
+import { defaultQueueKeyPrefix, ExecutionQueue } from '../queue/execution-queue.js';
 
 export interface ApiProcess {
   host: ServiceHost;
@@ -76,6 +77,12 @@ export function createApiProcess(settings: Settings, logger: Logger): ApiProcess
       auth,
       admin: new UserAdmin({ users, hasher, lockout, logger: logger.child({ component: 'user-admin' }) }),
       passwordMinLength: settings.PASSWORD_MIN_LENGTH,
+    },
+    adminExecutionCaps: {
+      auth,
+      users,
+      queue: () => new ExecutionQueue(redis.commands, defaultQueueKeyPrefix(settings)),
+      defaultCap: settings.EXECUTION_MAX_CONCURRENT_PER_USER,
     },
     corsOrigins: parseOrigins(settings.CORS_ORIGINS),
     bodyLimitBytes: settings.MAX_REQUEST_BODY_BYTES,

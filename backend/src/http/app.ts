@@ -2,10 +2,15 @@ import express, { type Express } from 'express';
 import helmet from 'helmet';
 import type { HealthCheck } from '../platform/health/health-check.js';
 import type { Logger } from '../platform/logging/logger.js';
+import { executeBodyLimit, SMALL_JSON_BYTES } from './body.js';
 import { csrfProtection, type CsrfProtectionOptions } from './csrf.js';
 import { errorHandler, notFoundHandler } from './error-handler.js';
 import { corsFor, noStore } from './headers.js';
 import { requestContext } from './request-context.js';
+import {
+  adminExecutionCapRoutes,
+  type AdminExecutionCapRoutesOptions,
+} from './routes/admin-execution-caps.js';
 import { adminUserRoutes, type AdminUserRoutesOptions } from './routes/admin-users.js';
 import { authRoutes, type AuthRoutesOptions } from './routes/auth.js';
 import { healthRoutes } from './routes/health.js';
@@ -17,24 +22,31 @@ export interface AppOptions {
   logger: Logger;
   healthChecks: readonly HealthCheck[];
   healthTimeoutMs?: number;
+  /** MAX_REQUEST_BODY_BYTES: a ceiling on every route's own body limit. */
   bodyLimitBytes?: number;
   /** The account routes; absent in apps built only to serve health checks. */
-  auth?: AuthRoutesOptions;
+  auth?: Omit<AuthRoutesOptions, 'bodyLimitBytes'>;
   /** CSRF checks of cookie-authenticated mutating requests; absent in health-only apps. */
   csrf?: CsrfProtectionOptions;
-  adminUsers?: AdminUserRoutesOptions;
+  adminUsers?: Omit<AdminUserRoutesOptions, 'bodyLimitBytes'>;
   /** Browser origins allowed cross-origin access with credentials; none when absent. */
   corsOrigins?: readonly string[];
   /** Per-user/IP request limits of /api/v1; none when absent (RATE_LIMIT_ENABLED=false). */
   rateLimit?: RateLimitOptions;
-  adminRateLimits?: AdminRateLimitRoutesOptions;
+  adminRateLimits?: Omit<AdminRateLimitRoutesOptions, 'bodyLimitBytes'>;
+  /** Per-user overrides of EXECUTION_MAX_CONCURRENT_PER_USER. */
+  adminExecutionCaps?: Omit<AdminExecutionCapRoutesOptions, 'bodyLimitBytes'>;
   /** Submit, follow (SSE) and manage executions. */
-  executions?: ExecutionRoutesOptions;
+  executions?: Omit<ExecutionRoutesOptions, 'bodyLimitBytes'>;
   /** TRUSTED_PROXIES: senders whose X-Forwarded-For names the client; none when absent or empty. */
   trustedProxies?: readonly string[];
 }
 
-/** The express application: middleware, the /api/v1 routes, and JSON errors for everything else. */
+/**
+ * The express application: middleware, the /api/v1 routes, and JSON errors for everything else.
+ * Bodies are parsed only by the routes that take one, each with its own limit, so a request to any
+ * other path is answered without its body ever being read.
+ */
 export function createApp(options: AppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
@@ -44,20 +56,31 @@ export function createApp(options: AppOptions): Express {
   app.use(helmet());
   app.use(corsFor(options.corsOrigins ?? []));
   app.use('/api/v1', noStore);
-  const limit = options.bodyLimitBytes ?? 10 * 1024 * 1024;
-  app.use(express.json({ limit }));
-  // Flat form fields only: `extended: false` never turns `a[b]=c` into nested objects.
-  app.use(express.urlencoded({ extended: false, limit }));
+  const ceiling = options.bodyLimitBytes ?? 10 * 1024 * 1024;
+  const small = Math.min(SMALL_JSON_BYTES, ceiling);
   if (options.rateLimit) app.use(rateLimiter(options.rateLimit));
   if (options.csrf) app.use('/api/v1', csrfProtection(options.csrf));
   app.use(
     '/api/v1',
     healthRoutes({ checks: options.healthChecks, timeoutMs: options.healthTimeoutMs ?? 2_000 }),
   );
-  if (options.auth) app.use('/api/v1', authRoutes(options.auth));
-  if (options.adminUsers) app.use('/api/v1', adminUserRoutes(options.adminUsers));
-  if (options.adminRateLimits) app.use('/api/v1', adminRateLimitRoutes(options.adminRateLimits));
-  if (options.executions) app.use('/api/v1', executionRoutes(options.executions));
+  if (options.auth) app.use('/api/v1', authRoutes({ ...options.auth, bodyLimitBytes: small }));
+  if (options.adminUsers) {
+    app.use('/api/v1', adminUserRoutes({ ...options.adminUsers, bodyLimitBytes: small }));
+  }
+  if (options.adminExecutionCaps) {
+    app.use('/api/v1', adminExecutionCapRoutes({ ...options.adminExecutionCaps, bodyLimitBytes: small }));
+  }
+  if (options.adminRateLimits) {
+    app.use('/api/v1', adminRateLimitRoutes({ ...options.adminRateLimits, bodyLimitBytes: small }));
+  }
+  if (options.executions) {
+    const executeLimit = executeBodyLimit(options.executions.settings.EXECUTION_MAX_SCRIPT_BYTES);
+    app.use(
+      '/api/v1',
+      executionRoutes({ ...options.executions, bodyLimitBytes: Math.min(executeLimit, ceiling) }),
+    );
+  }
   app.use(notFoundHandler);
   app.use(errorHandler(options.logger));
   return app;

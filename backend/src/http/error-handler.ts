@@ -39,7 +39,10 @@ function fromFrameworkError(err: unknown): AppError | undefined {
     return new AppError('bad_request', `Malformed JSON body: ${e.message ?? 'cannot parse'}`);
   }
   if (e.type === 'entity.too.large') {
-    return new AppError('payload_too_large', `Request body exceeds the limit of ${e.limit ?? '?'} bytes`);
+    return new AppError(
+      'payload_too_large',
+      `Request body exceeds the limit of ${e.limit ?? '?'} bytes for this route; send a smaller body`,
+    );
   }
   if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
     return new AppError('bad_request', e.message ?? 'Bad request');
@@ -61,6 +64,9 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     };
     if (appError.operational && appError.details !== undefined) body.errors = appError.details;
     if (res.headersSent) return;
+    // A body still on its way (refused unread, or too large): close rather than read it to the end.
+    if (!req.complete) res.setHeader('Connection', 'close');
+    if (typeof body.retry_after === 'number') res.setHeader('Retry-After', String(body.retry_after));
     res.status(statusOf(appError.code)).json(body);
   };
 }

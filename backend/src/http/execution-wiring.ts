@@ -12,11 +12,13 @@ import type { Settings } from '../settings/settings.js';
 import { ExecutionEventLog } from '../sse/execution-event-log.js';
 import { ExecutionStreamHub } from '../sse/execution-stream-hub.js';
 import { SseBridge } from '../sse/sse-bridge.js';
+import { StreamSlots } from '../sse/stream-slots.js';
 import type { AuthService } from '../users/auth-service.js';
 import type { ExecutionRoutesOptions } from './routes/executions.js';
 
 export interface ExecutionWiring {
-  routes: ExecutionRoutesOptions;
+  /** The body limit is the app's to set (it knows the ceiling). */
+  routes: Omit<ExecutionRoutesOptions, 'bodyLimitBytes'>;
   /** Started after the clients they use, before the HTTP listener. */
   components: Component[];
 }
@@ -78,6 +80,12 @@ export function executionWiring(deps: {
       hub,
       settings,
       liveEvents: settings.ENABLE_EVENT_STREAMING,
+      streams: new StreamSlots({
+        redis: () => redis.commands,
+        maxPerUser: settings.SSE_MAX_STREAMS_PER_USER,
+        // Refreshed every third of it: a slot survives two missed refreshes, not a dead process.
+        ttlMs: Math.max(60_000, 3 * settings.SSE_HEARTBEAT_INTERVAL * 1000),
+      }),
     },
     components,
   };

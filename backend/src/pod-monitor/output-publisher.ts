@@ -1,5 +1,6 @@
 import { stableEventId, type ExecutionEvents } from '../executions/execution-events.js';
 import type { Logger } from '../platform/logging/logger.js';
+import { DEFAULT_MAX_OUTPUT_EVENTS } from '../executor/output-events.js';
 import type { OutputFrame } from './log-follower.js';
 
 /**
@@ -7,6 +8,9 @@ import type { OutputFrame } from './log-follower.js';
  * arrives while a send is in flight. Each event's id is derived from (execution, seq), so frames
  * published again after a reconnect or a monitor restart are the same events to consumers.
  * A failed send is retried (with the same ids) until it succeeds or the publisher is closed.
+ * Frames from seq `maxEvents` on are not published (EXECUTION_MAX_OUTPUT_EVENTS): the cut depends
+ * on seq only, so a replay cuts at the same frame; the result still holds all output. The runner
+ * already coalesces each stream's output over a short window, so frames are not per write.
  */
 export class OutputPublisher {
   private queue: OutputFrame[] = [];
@@ -21,6 +25,7 @@ export class OutputPublisher {
     private readonly executionId: string,
     private readonly logger: Logger,
     private readonly retryMs = 500,
+    private readonly maxEvents = DEFAULT_MAX_OUTPUT_EVENTS,
   ) {}
 
   /** Output events on Kafka so far. */
@@ -29,6 +34,7 @@ export class OutputPublisher {
   }
 
   push(frame: OutputFrame): void {
+    if (frame.seq >= this.maxEvents) return;
     this.queue.push(frame);
     this.sending ??= this.sendAll().finally(() => {
       this.sending = null;

@@ -29,6 +29,8 @@ export interface PodMonitorOptions {
   watchTimeoutSeconds?: number;
   logDrainMs?: number;
   logRetryMs?: number;
+  /** EXECUTION_MAX_OUTPUT_EVENTS; its default when absent. */
+  maxOutputEvents?: number;
 }
 
 export interface ReconcileReport {
@@ -63,6 +65,7 @@ export class PodMonitor implements Component {
       logger: this.logger,
       ...(options.logDrainMs === undefined ? {} : { logDrainMs: options.logDrainMs }),
       ...(options.logRetryMs === undefined ? {} : { logRetryMs: options.logRetryMs }),
+      ...(options.maxOutputEvents === undefined ? {} : { maxOutputEvents: options.maxOutputEvents }),
     });
     this.watcher = new PodWatcher({
       apis: options.apis,

@@ -30,6 +30,8 @@ export interface PodReporterOptions {
   logRetryMs?: number;
   /** How long a finished execution is remembered (so the reconciler does not call it vanished). */
   rememberFinishedMs?: number;
+  /** EXECUTION_MAX_OUTPUT_EVENTS; its default when absent. */
+  maxOutputEvents?: number;
   now?: () => Date;
 }
 
@@ -182,7 +184,13 @@ export class PodReporter {
       scheduledReported: false,
       startedReported: false,
       follower: null,
-      publisher: new OutputPublisher(this.options.events, executionId, logger),
+      publisher: new OutputPublisher(
+        this.options.events,
+        executionId,
+        logger,
+        undefined,
+        this.options.maxOutputEvents,
+      ),
       finishing: null,
       finished: false,
       logger,

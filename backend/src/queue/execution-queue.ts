@@ -10,26 +10,59 @@ export type Priority = (typeof PRIORITIES)[number];
  */
 export type Admission = 'claimed' | 'queued' | 'present';
 
+/** Where the saga orchestrator keeps the queue unless told otherwise (one queue per database). */
+export function defaultQueueKeyPrefix(settings: { DATABASE_NAME: string }): string {
+  return `exec:${settings.DATABASE_NAME}`;
+}
+
+/** No per-user cap: larger than any slot count. */
+const UNCAPPED = 2 ** 31;
+
 export interface QueueStats {
   queued: Record<Priority, number>;
   active: number;
 }
 
+// Every script takes KEYS = the priority queues, then the active set, the owners hash (execution id
+// → user id), the per-user slot counts and the per-user cap overrides; a user without an override
+// gets DEFAULT_USER_CAP (last ARGV). An execution without a recorded owner has no per-user cap.
+const USER_CAP_PRELUDE = `
+local n = #KEYS - 4
+local active, owners, counts, caps = KEYS[n + 1], KEYS[n + 2], KEYS[n + 3], KEYS[n + 4]
+local default_user_cap = tonumber(ARGV[#ARGV])
+local function under_user_cap(user)
+  if not user then return true end
+  local cap = tonumber(redis.call('HGET', caps, user) or default_user_cap)
+  return tonumber(redis.call('HGET', counts, user) or '0') < cap
+end
+local function take_slot(id, deadline)
+  redis.call('ZADD', active, deadline, id)
+  local user = redis.call('HGET', owners, id)
+  if user then redis.call('HINCRBY', counts, user, 1) end
+end
+local function give_back_slot(id)
+  if redis.call('ZREM', active, id) == 0 then return 0 end
+  local user = redis.call('HGET', owners, id)
+  if user and redis.call('HINCRBY', counts, user, -1) <= 0 then redis.call('HDEL', counts, user) end
+  return 1
+end
+`;
+
 // Atomically: queue the execution, or give it a slot with a lease deadline at once when fewer than
-// cap slots are held and nothing waits at its priority or higher (lower priorities would have been
-// claimed after it anyway). Nothing changes when it is already queued (at any priority) or holds a
-// slot: a redelivered execution_requested must not queue the same execution twice.
-// KEYS: the priority queues, then the active set. ARGV: id, priority index (1-based), enqueue
-// score, cap, lease deadline.
-const ENQUEUE_OR_CLAIM = new LuaScript(`
+// cap slots are held, its user is under their own cap, and nothing waits at its priority or higher
+// (lower priorities would have been claimed after it anyway). Nothing changes when it is already
+// queued (at any priority) or holds a slot: a redelivered execution_requested must not queue the
+// same execution twice. ARGV: id, priority index (1-based), enqueue score, cap, lease deadline,
+// user id ('' for none), default user cap.
+const ENQUEUE_OR_CLAIM = new LuaScript(`${USER_CAP_PRELUDE}
 local id = ARGV[1]
-local active = KEYS[#KEYS]
 if redis.call('ZSCORE', active, id) then return 'present' end
-for i = 1, #KEYS - 1 do
+for i = 1, n do
   if redis.call('ZSCORE', KEYS[i], id) then return 'present' end
 end
+if ARGV[6] ~= '' then redis.call('HSET', owners, id, ARGV[6]) end
 local priority = tonumber(ARGV[2])
-if redis.call('ZCARD', active) < tonumber(ARGV[4]) then
+if redis.call('ZCARD', active) < tonumber(ARGV[4]) and under_user_cap(redis.call('HGET', owners, id)) then
   local ahead = false
   for i = 1, priority do
     if redis.call('ZCARD', KEYS[i]) > 0 then
@@ -38,7 +71,7 @@ if redis.call('ZCARD', active) < tonumber(ARGV[4]) then
     end
   end
   if not ahead then
-    redis.call('ZADD', active, ARGV[5], id)
+    take_slot(id, ARGV[5])
     return 'claimed'
   end
 end
@@ -46,16 +79,20 @@ redis.call('ZADD', KEYS[priority], ARGV[3], id)
 return 'queued'
 `);
 
-// Atomically: if fewer than max slots are held, pop the oldest execution of the highest priority
-// and give it a slot with a lease deadline. Several orchestrators can call this concurrently.
-const CLAIM = new LuaScript(`
-local active = KEYS[#KEYS]
+// Atomically: if fewer than max slots are held, take the oldest execution of the highest priority
+// whose user is under their cap and give it a slot with a lease deadline; a user at their cap waits
+// without holding back anyone else. Looks at most CLAIM_SCAN entries per priority. Several
+// orchestrators can call this concurrently. ARGV: max slots, lease deadline, default user cap.
+const CLAIM_SCAN = 1000;
+const CLAIM = new LuaScript(`${USER_CAP_PRELUDE}
 if redis.call('ZCARD', active) >= tonumber(ARGV[1]) then return false end
-for i = 1, #KEYS - 1 do
-  local popped = redis.call('ZPOPMIN', KEYS[i])
-  if popped[1] then
-    redis.call('ZADD', active, ARGV[2], popped[1])
-    return popped[1]
+for i = 1, n do
+  for _, id in ipairs(redis.call('ZRANGE', KEYS[i], 0, ${CLAIM_SCAN - 1})) do
+    if under_user_cap(redis.call('HGET', owners, id)) then
+      redis.call('ZREM', KEYS[i], id)
+      take_slot(id, ARGV[2])
+      return id
+    end
   end
 end
 return false
@@ -63,21 +100,23 @@ return false
 
 // Frees the execution's slot and queues it again (unless it is queued already) in one step: a crash
 // between a separate release and enqueue would leave it in neither place.
-// KEYS as ENQUEUE_OR_CLAIM. ARGV: id, priority index (1-based), enqueue score.
-const REQUEUE = new LuaScript(`
+// ARGV: id, priority index (1-based), enqueue score, default user cap.
+const REQUEUE = new LuaScript(`${USER_CAP_PRELUDE}
 local id = ARGV[1]
-redis.call('ZREM', KEYS[#KEYS], id)
-for i = 1, #KEYS - 1 do
+give_back_slot(id)
+for i = 1, n do
   if redis.call('ZSCORE', KEYS[i], id) then return 0 end
 end
 redis.call('ZADD', KEYS[tonumber(ARGV[2])], ARGV[3], id)
 return 1
 `);
 
-// Removes the execution from every queue and from the active set; returns 1 if anything was removed.
-const RELEASE = new LuaScript(`
-local removed = 0
-for i = 1, #KEYS do removed = removed + redis.call('ZREM', KEYS[i], ARGV[1]) end
+// Removes the execution from every queue and from the active set and forgets its owner; returns 1
+// if anything was removed. ARGV: id, default user cap.
+const RELEASE = new LuaScript(`${USER_CAP_PRELUDE}
+local removed = give_back_slot(ARGV[1])
+for i = 1, n do removed = removed + redis.call('ZREM', KEYS[i], ARGV[1]) end
+redis.call('HDEL', owners, ARGV[1])
 return removed
 `);
 
@@ -90,25 +129,43 @@ return removed
 export class ExecutionQueue {
   private readonly queueKeys: string[];
   private readonly activeKey: string;
+  private readonly capsKey: string;
+  /** What every script takes as KEYS: the queues, then active, owners, per-user counts and caps. */
+  private readonly keys: string[];
+  private readonly defaultUserCap: string;
 
   constructor(
     private readonly redis: Redis,
     keyPrefix = 'exec',
+    /** EXECUTION_MAX_CONCURRENT_PER_USER: slots one user may hold at once unless overridden. */
+    perUserCap: number = UNCAPPED,
   ) {
     this.queueKeys = PRIORITIES.map((p) => `${keyPrefix}:queue:${p}`);
     this.activeKey = `${keyPrefix}:active`;
-  }
-
-  /** Returns false when the execution was already queued or running. */
-  async enqueue(executionId: string, priority: Priority, now = Date.now()): Promise<boolean> {
-    // A cap of 0 never claims: the admission is `queued` or `present`.
-    return (await this.enqueueOrClaim(executionId, priority, 0, 0, now)) === 'queued';
+    this.capsKey = `${keyPrefix}:user_caps`;
+    this.keys = [
+      ...this.queueKeys,
+      this.activeKey,
+      `${keyPrefix}:owners`,
+      `${keyPrefix}:user_slots`,
+      this.capsKey,
+    ];
+    this.defaultUserCap = String(perUserCap);
   }
 
   /**
-   * Enqueue and claim in one step: the execution takes a slot at once when one is free and nothing
-   * of the same or a higher priority waits (it would have been the next claim anyway), else it is
-   * queued. Saves a new execution the separate claim round trip when slots are free.
+   * Queues the execution (recording its owner for the per-user cap). Returns false when it was
+   * already queued or running.
+   */
+  async enqueue(executionId: string, priority: Priority, now = Date.now(), userId = ''): Promise<boolean> {
+    // A cap of 0 never claims: the admission is `queued` or `present`.
+    return (await this.enqueueOrClaim(executionId, priority, 0, 0, now, userId)) === 'queued';
+  }
+
+  /**
+   * Enqueue and claim in one step: the execution takes a slot at once when one is free, its owner
+   * is under their cap, and nothing of the same or a higher priority waits (it would have been the
+   * next claim anyway), else it is queued. Saves a new execution the separate claim round trip.
    */
   async enqueueOrClaim(
     executionId: string,
@@ -116,29 +173,31 @@ export class ExecutionQueue {
     maxConcurrent: number,
     leaseMs: number,
     now = Date.now(),
+    userId = '',
   ): Promise<Admission> {
     return (await ENQUEUE_OR_CLAIM.run(
       this.redis,
-      this.queueKeys.length + 1,
-      ...this.queueKeys,
-      this.activeKey,
+      this.keys.length,
+      ...this.keys,
       executionId,
       String(PRIORITIES.indexOf(priority) + 1),
       String(now),
       String(maxConcurrent),
       String(now + leaseMs),
+      userId,
+      this.defaultUserCap,
     )) as Admission;
   }
 
-  /** The next execution to run, or null when the cap is reached or nothing is queued. */
+  /** The next execution to run, or null when the cap is reached or nothing eligible is queued. */
   async claim(maxConcurrent: number, leaseMs: number, now = Date.now()): Promise<string | null> {
     const id = (await CLAIM.run(
       this.redis,
-      this.queueKeys.length + 1,
-      ...this.queueKeys,
-      this.activeKey,
+      this.keys.length,
+      ...this.keys,
       String(maxConcurrent),
       String(now + leaseMs),
+      this.defaultUserCap,
     )) as string | null;
     return id ?? null;
   }
@@ -150,12 +209,12 @@ export class ExecutionQueue {
   async requeue(executionId: string, priority: Priority, now = Date.now()): Promise<void> {
     await REQUEUE.run(
       this.redis,
-      this.queueKeys.length + 1,
-      ...this.queueKeys,
-      this.activeKey,
+      this.keys.length,
+      ...this.keys,
       executionId,
       String(PRIORITIES.indexOf(priority) + 1),
       String(now),
+      this.defaultUserCap,
     );
   }
 
@@ -163,12 +222,24 @@ export class ExecutionQueue {
   async release(executionId: string): Promise<boolean> {
     const removed = (await RELEASE.run(
       this.redis,
-      this.queueKeys.length + 1,
-      ...this.queueKeys,
-      this.activeKey,
+      this.keys.length,
+      ...this.keys,
       executionId,
+      this.defaultUserCap,
     )) as number;
     return removed > 0;
+  }
+
+  /** An admin's per-user override of EXECUTION_MAX_CONCURRENT_PER_USER; null goes back to the default. */
+  async setUserCap(userId: string, cap: number | null): Promise<void> {
+    if (cap === null) await this.redis.hdel(this.capsKey, userId);
+    else await this.redis.hset(this.capsKey, userId, String(cap));
+  }
+
+  /** The user's override, or null when the default applies. */
+  async userCap(userId: string): Promise<number | null> {
+    const value = await this.redis.hget(this.capsKey, userId);
+    return value === null ? null : Number(value);
   }
 
   /** Extends a held slot's lease; false if the execution no longer holds one. */

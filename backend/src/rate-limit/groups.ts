@@ -6,13 +6,14 @@ const API_PREFIX = '/api/v1';
 const RETRY = /^\/executions\/[^/]+\/retry$/;
 
 /**
- * The group of a request, or undefined when it is not limited (health endpoints, anything
- * outside /api/v1). Express matches routes case-insensitively and ignores a trailing slash, so
- * the path is normalised the same way: otherwise `POST /API/V1/Execute/` would escape its group.
+ * The group of a request, or undefined when it is not limited (only the health endpoints). Paths
+ * outside /api/v1 serve nothing but a 404, and are `default` too, so probing them costs budget.
+ * Express matches routes case-insensitively and ignores a trailing slash, so the path is
+ * normalised the same way: otherwise `POST /API/V1/Execute/` would escape its group.
  */
 export function groupOf(method: string, path: string): RateLimitGroup | undefined {
   const normalised = path.toLowerCase().replace(/\/+$/, '');
-  if (normalised !== API_PREFIX && !normalised.startsWith(`${API_PREFIX}/`)) return undefined;
+  if (normalised !== API_PREFIX && !normalised.startsWith(`${API_PREFIX}/`)) return 'default';
   const rest = normalised.slice(API_PREFIX.length);
   const under = (segment: string): boolean => rest === segment || rest.startsWith(`${segment}/`);
   if (under('/health')) return undefined;

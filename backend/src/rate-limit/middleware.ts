@@ -44,7 +44,7 @@ export function userCounterKey(keyPrefix: string, group: RateLimitGroup, userId:
 }
 
 /**
- * Limits /api/v1 requests per group (see `groupOf`) and caller, counting in Redis so every API
+ * Limits requests per group (see `groupOf`) and caller, counting in Redis so every API
  * process shares one budget. Health endpoints pass untouched; an override can lift or scale a
  * user's limits. Over the limit: 429 with Retry-After; Redis down: per `onRedisFailure`.
  */

@@ -18,6 +18,36 @@ describe('rulesFromSettings', () => {
   it('when a group setting is set, then the group uses it with its own window', () => {
     expect(rules.execute).toEqual({ limit: 10, windowMs: 60_000 });
     expect(rules.auth).toEqual({ limit: 20, windowMs: 3_600_000 });
+    expect(rules.sse).toEqual({ limit: 5, windowMs: 60_000 });
+  });
+
+  it('when group settings are only whitespace, then those groups fall back to RATE_LIMITS', () => {
+    const r = rulesFromSettings({
+      RATE_LIMITS: '30/second',
+      RATE_LIMIT_EXECUTE: '  ',
+      RATE_LIMIT_AUTH: '\t',
+      RATE_LIMIT_ADMIN: '2/day',
+      RATE_LIMIT_SSE: ' ',
+    });
+    expect(r).toEqual({
+      execute: { limit: 30, windowMs: 1_000 },
+      auth: { limit: 30, windowMs: 1_000 },
+      admin: { limit: 2, windowMs: 86_400_000 },
+      sse: { limit: 30, windowMs: 1_000 },
+      default: { limit: 30, windowMs: 1_000 },
+    });
+  });
+
+  it('when a group setting is malformed, then building the rules throws naming it', () => {
+    expect(() =>
+      rulesFromSettings({
+        RATE_LIMITS: '100/minute',
+        RATE_LIMIT_EXECUTE: '',
+        RATE_LIMIT_AUTH: '',
+        RATE_LIMIT_ADMIN: '',
+        RATE_LIMIT_SSE: '5 per minute',
+      }),
+    ).toThrow('invalid rate "5 per minute"');
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatRate, parseRate } from './rate.js';
+import { formatRate, parseRate, unitOf } from './rate.js';
 
 describe('parseRate', () => {
   it.each([
@@ -13,6 +13,7 @@ describe('parseRate', () => {
 
   it.each([
     '',
+    '   ',
     '100',
     '100/minutes',
     'minute',
@@ -25,7 +26,51 @@ describe('parseRate', () => {
     expect(() => parseRate(text)).toThrow(`invalid rate "${text}"`);
   });
 
-  it('when a rate is formatted, then it reads like the setting', () => {
-    expect(formatRate(parseRate('20/minute'))).toBe('20/minute');
+  it('when the text does not have the shape, then the message says which shape is expected', () => {
+    expect(() => parseRate('100 per minute')).toThrow(
+      new Error('invalid rate "100 per minute": expected "<count>/<second|minute|hour|day>"'),
+    );
+  });
+
+  it.each(['0/minute', '99999999999999999/minute'])(
+    'when the count is %j (zero or past the safe integers), then the message says the count must be ≥ 1',
+    (text) => {
+      expect(() => parseRate(text)).toThrow(
+        new Error(`invalid rate "${text}": the count must be an integer ≥ 1`),
+      );
+    },
+  );
+
+  it('when the count is the largest safe integer, then it is accepted', () => {
+    expect(parseRate(`${Number.MAX_SAFE_INTEGER}/day`)).toEqual({
+      limit: Number.MAX_SAFE_INTEGER,
+      windowMs: 86_400_000,
+    });
+  });
+});
+
+describe('formatRate', () => {
+  it.each(['20/minute', '1/second', '7/hour', '1000/day'])(
+    'when %j is parsed and formatted, then it reads like the setting',
+    (text) => {
+      expect(formatRate(parseRate(text))).toBe(text);
+    },
+  );
+
+  it('when a window is not one whole unit, then it is written in seconds', () => {
+    expect(formatRate({ limit: 3, windowMs: 90_000 })).toBe('3/90 s');
+  });
+});
+
+describe('unitOf', () => {
+  it.each([
+    [1_000, 'second'],
+    [60_000, 'minute'],
+    [3_600_000, 'hour'],
+    [86_400_000, 'day'],
+    [120_000, '120 s'],
+    [500, '0.5 s'],
+  ])('when the window is %i ms, then the unit is %j', (windowMs, unit) => {
+    expect(unitOf(windowMs)).toBe(unit);
   });
 });

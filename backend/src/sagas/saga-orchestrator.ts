@@ -1,12 +1,13 @@
 import type { Kafka } from 'kafkajs';
 import type { PlatformEventCatalog, PlatformEventDefinitions } from '../events/definitions.js';
 import type { ExecutionRepository } from '../executions/execution-repository.js';
+import type { RunOutboxRepository } from '../executions/run-outbox-repository.js';
 import { ConsumerRunner, type ConsumerRunnerSettings } from '../platform/kafka/consumer-runner.js';
 import type { EventProducer } from '../platform/kafka/producer.js';
 import { type Component, LifecycleGate } from '../platform/lifecycle/component.js';
 import type { Logger } from '../platform/logging/logger.js';
 import type { RedisConnections } from '../platform/redis/redis-connections.js';
-import { ExecutionQueue } from '../queue/execution-queue.js';
+import { defaultQueueKeyPrefix, ExecutionQueue } from '../queue/execution-queue.js';
 import type { Settings } from '../settings/settings.js';
 import { ExecutionEvents } from '../executions/execution-events.js';
 import { sagaHandlers } from './saga-handlers.js';
@@ -18,6 +19,7 @@ export type SagaOrchestratorSettings = ConsumerRunnerSettings &
   Pick<
     Settings,
     | 'MAX_CONCURRENT_EXECUTIONS'
+    | 'EXECUTION_MAX_CONCURRENT_PER_USER'
     | 'K8S_POD_EXECUTION_TIMEOUT'
     | 'EXECUTION_LEASE_GRACE_SECONDS'
     | 'EXECUTION_MAX_QUEUE_SECONDS'
@@ -36,6 +38,8 @@ export interface SagaOrchestratorOptions {
   redis: RedisConnections;
   executions: ExecutionRepository;
   sagas: SagaRepository;
+  /** Read by the reconciler: a run whose result waits there is not lost. */
+  outbox: RunOutboxRepository;
   settings: SagaOrchestratorSettings;
   logger: Logger;
   /**
@@ -100,7 +104,8 @@ export class SagaOrchestrator implements Component {
     const logger = this.options.logger;
     const queue = new ExecutionQueue(
       this.options.redis.commands,
-      this.options.queueKeyPrefix ?? `exec:${settings.DATABASE_NAME}`,
+      this.options.queueKeyPrefix ?? defaultQueueKeyPrefix(settings),
+      settings.EXECUTION_MAX_CONCURRENT_PER_USER,
     );
     const events = new ExecutionEvents(this.options.producer, this.options.catalog, {
       serviceName: settings.TRACING_SERVICE_NAME,
@@ -140,6 +145,7 @@ export class SagaOrchestrator implements Component {
       queue,
       executions,
       sagas,
+      outbox: this.options.outbox,
       events,
       logger,
       wakeScheduler,

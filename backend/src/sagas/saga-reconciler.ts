@@ -1,9 +1,16 @@
 import type { ExecutionRepository } from '../executions/execution-repository.js';
+import type { RunOutboxRepository } from '../executions/run-outbox-repository.js';
 import { isTerminal } from '../executions/execution.js';
 import { type Component, LifecycleGate } from '../platform/lifecycle/component.js';
 import { withCorrelation, type Logger } from '../platform/logging/logger.js';
 import type { ExecutionQueue } from '../queue/execution-queue.js';
-import { requestPayload, resultWithoutOutput, type ExecutionEvents } from '../executions/execution-events.js';
+import {
+  requestPayload,
+  resultWithoutOutput,
+  unpublishableReason,
+  type ExecutionEvents,
+} from '../executions/execution-events.js';
+import { isRecordError } from '../platform/kafka/producer.js';
 import { step } from './saga.js';
 import type { SagaRepository } from './saga-repository.js';
 
@@ -11,6 +18,8 @@ export interface SagaReconcilerOptions {
   queue: ExecutionQueue;
   executions: ExecutionRepository;
   sagas: SagaRepository;
+  /** Results workers could not send yet: their runs are finished, not lost. */
+  outbox: Pick<RunOutboxRepository, 'holding'>;
   events: ExecutionEvents;
   logger: Logger;
   wakeScheduler: () => void;
@@ -36,6 +45,8 @@ export interface ReconcileReport {
   requeued: number;
   orphanSlotsReleased: number;
   abandonedClaimsRequeued: number;
+  /** Expired leases not failed because the run's result is in the run outbox (not a repair). */
+  leasesAwaitingOutbox: number;
 }
 
 // No held slot has a lease deadline beyond this, so expiredLeases(ALL) lists every held slot.
@@ -84,7 +95,12 @@ export class SagaReconciler implements Component {
   }
 
   private async pass(now: Date): Promise<ReconcileReport> {
-    const noSlots = { leasesExpired: 0, orphanSlotsReleased: 0, abandonedClaimsRequeued: 0 };
+    const noSlots = {
+      leasesExpired: 0,
+      orphanSlotsReleased: 0,
+      abandonedClaimsRequeued: 0,
+      leasesAwaitingOutbox: 0,
+    };
     const report: ReconcileReport = {
       republished: await this.guarded('republish unpublished requests', 0, () => this.republishRequests(now)),
       ...(await this.guarded('check held slots', noSlots, () => this.checkSlots(now))),
@@ -93,7 +109,8 @@ export class SagaReconciler implements Component {
       ),
       requeued: await this.guarded('re-queue executions Redis lost', 0, () => this.requeueLost(now)),
     };
-    if (Object.values(report).some((n) => n > 0)) this.logger.info(report, 'reconcile pass repaired state');
+    const { leasesAwaitingOutbox: _waiting, ...repairs } = report;
+    if (Object.values(repairs).some((n) => n > 0)) this.logger.info(report, 'reconcile pass repaired state');
     return report;
   }
 
@@ -107,19 +124,37 @@ export class SagaReconciler implements Component {
     }
   }
 
-  /** (1) The API stored the execution but died before execution_requested reached Kafka. */
+  /**
+   * (1) The API stored the execution but died before execution_requested reached Kafka. A record
+   * the broker refuses (too large, invalid) fails its execution and the pass goes on to the next,
+   * so one such record never holds back the others; any other error ends the step (the broker is
+   * likely down for all of them) and the next pass tries again.
+   */
   private async republishRequests(now: Date): Promise<number> {
     const { executions, events } = this.options;
     const cutoff = new Date(now.getTime() - (this.options.unpublishedGraceMs ?? 5_000));
     const pending = await executions.unpublishedBefore(cutoff, this.options.batchSize ?? 100);
     for (const execution of pending) {
-      await events.publish(
-        events.build('execution_requested', execution.id, requestPayload(execution), execution.userId),
-      );
+      const logger = withCorrelation(this.logger, execution.id);
+      try {
+        await events.publish(
+          events.build('execution_requested', execution.id, requestPayload(execution), execution.userId),
+        );
+        logger.warn('execution_requested was never published; published it now');
+      } catch (err) {
+        if (!isRecordError(err)) throw err;
+        const reason = unpublishableReason(err);
+        await events.publish(
+          events.build(
+            'execution_failed',
+            execution.id,
+            resultWithoutOutput(execution.id, 'failed', reason),
+            execution.userId,
+          ),
+        );
+        logger.error({ err }, 'execution_requested refused by the broker; execution failed');
+      }
       await executions.markRequestPublished(execution.id);
-      withCorrelation(this.logger, execution.id).warn(
-        'execution_requested was never published; published it now',
-      );
     }
     return pending.length;
   }
@@ -132,17 +167,27 @@ export class SagaReconciler implements Component {
    * it died before moving the saga to `scheduled`, which comes before the command, so nothing ran;
    * the execution is queued again instead of failed as lost. (A dispatch still alive a whole lease
    * after its claim would send a second command; a claim is followed by the move within
-   * milliseconds, and a failed move compensates at once.)
+   * milliseconds, and a failed move compensates at once.) (7) A slot whose lease ran out while
+   * the run's result is in the run outbox (a worker finished it while Kafka was away, and sends
+   * it when the broker is back): not lost, so it waits; the relay keeps a sent entry for a lease
+   * grace, so the wait ends with the stored result or, a grace after sending, as lost.
    */
   private async checkSlots(
     now: Date,
-  ): Promise<Pick<ReconcileReport, 'leasesExpired' | 'orphanSlotsReleased' | 'abandonedClaimsRequeued'>> {
-    const { queue, executions, sagas, events } = this.options;
+  ): Promise<
+    Pick<
+      ReconcileReport,
+      'leasesExpired' | 'orphanSlotsReleased' | 'abandonedClaimsRequeued' | 'leasesAwaitingOutbox'
+    >
+  > {
+    const { queue, executions, sagas, events, outbox } = this.options;
     const expired = new Set(await queue.expiredLeases(now.getTime()));
     const held = (await queue.expiredLeases(ALL_SLOTS)).slice(0, this.options.batchSize ?? 100);
+    const parked = await outbox.holding(held.filter((id) => expired.has(id)));
     let leasesExpired = 0;
     let orphanSlotsReleased = 0;
     let abandonedClaimsRequeued = 0;
+    let leasesAwaitingOutbox = 0;
     for (const id of held) {
       const logger = withCorrelation(this.logger, id);
       const execution = await executions.findById(id);
@@ -152,6 +197,11 @@ export class SagaReconciler implements Component {
         continue;
       }
       if (!expired.has(id)) continue;
+      if (parked.has(id)) {
+        leasesAwaitingOutbox++;
+        logger.debug('lease expired, but the result is in the run outbox; waiting for it');
+        continue;
+      }
       if ((await sagas.findById(id))?.state === 'queued') {
         await queue.requeue(id, execution.priority);
         await sagas.recordStep(id, step('requeued_by_reconciler', 'slot claimed but its command never sent'));
@@ -174,7 +224,7 @@ export class SagaReconciler implements Component {
       logger.warn({ status: execution.status }, 'lease expired; execution failed as lost and its slot freed');
     }
     if (leasesExpired + orphanSlotsReleased + abandonedClaimsRequeued > 0) this.options.wakeScheduler();
-    return { leasesExpired, orphanSlotsReleased, abandonedClaimsRequeued };
+    return { leasesExpired, orphanSlotsReleased, abandonedClaimsRequeued, leasesAwaitingOutbox };
   }
 
   /** (3) Waited longer than EXECUTION_MAX_QUEUE_SECONDS for a slot. */
@@ -218,7 +268,7 @@ export class SagaReconciler implements Component {
       const saga = await sagas.findById(execution.id);
       if (saga?.state !== 'queued') continue;
       // enqueue is a no-op while the execution is queued or holds a slot: it adds only what Redis lost.
-      if (!(await queue.enqueue(execution.id, execution.priority))) continue;
+      if (!(await queue.enqueue(execution.id, execution.priority, Date.now(), execution.userId))) continue;
       await sagas.recordStep(execution.id, step('requeued_by_reconciler'));
       withCorrelation(this.logger, execution.id).warn('queued execution missing from Redis; re-queued');
       requeued++;

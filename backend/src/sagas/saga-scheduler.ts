@@ -140,7 +140,14 @@ export class SagaScheduler implements Component {
   async admit(request: RequestedExecution, announce: PlatformEvent): Promise<Admitted> {
     const { queue, maxConcurrent, leaseMs } = this.options;
     const id = request.execution_id;
-    const admission = await queue.enqueueOrClaim(id, request.priority, maxConcurrent, leaseMs);
+    const admission = await queue.enqueueOrClaim(
+      id,
+      request.priority,
+      maxConcurrent,
+      leaseMs,
+      Date.now(),
+      request.user_id,
+    );
     if (admission !== 'claimed') {
       this.wake(request);
       return 'waiting';

@@ -1,3 +1,4 @@
+import { DEFAULT_MAX_OUTPUT_EVENTS } from '../executor/output-events.js';
 import { bool, int, num, oneOf, str, type KeySpec } from './keys.js';
 
 const CPU_QUANTITY = /^(\d+m|\d+(\.\d+)?)$/;
@@ -72,7 +73,8 @@ export const settingKeys = {
   }),
   ENVIRONMENT: oneOf(['development', 'test', 'production'] as const, 'development', {
     section: core,
-    description: 'Deployment environment; outside development/test a dev-default SECRET_KEY is warned about',
+    description:
+      'Deployment environment; outside development/test a default or weak SECRET_KEY refuses to start',
   }),
 
   // --- Kubernetes (seed) ---
@@ -241,6 +243,12 @@ export const settingKeys = {
     min: 1,
     description: 'Cap of the handler backoff',
   }),
+  KAFKA_MAX_MESSAGE_BYTES: int(1_000_000, {
+    section: kafka,
+    min: 1024,
+    description:
+      "Largest event an execution request may become (keep below the broker's message.max.bytes): a script, stdin and args whose JSON-escaped form would exceed it are refused with 413 instead of never being published",
+  }),
   KAFKA_DLQ_TOPIC: str('dead_letter_queue', {
     section: kafka,
     minLength: 1,
@@ -254,6 +262,11 @@ export const settingKeys = {
     description: 'Concurrent Kafka partitions the API bridges to SSE clients',
   }),
   SSE_HEARTBEAT_INTERVAL: int(30, { section: sse, min: 1, description: 'Keepalive interval in seconds' }),
+  SSE_MAX_STREAMS_PER_USER: int(10, {
+    section: sse,
+    min: 1,
+    description: 'Open execution streams one user may hold at once across all API processes (more: 429)',
+  }),
 
   // --- Tracing (seed) ---
   OTLP_TRACES_ENDPOINT: str('', {
@@ -341,10 +354,30 @@ export const settingKeys = {
     section: exec,
     description: 'Where scripts run: local bubblewrap sandbox on this host, or Kubernetes pods',
   }),
+  SANDBOX_UID_BASE: int(200_000, {
+    section: exec,
+    min: 1,
+    max: 4_294_000_000,
+    description:
+      'First host uid (and gid) of the local sandbox when the worker is root; no host user or group may use the range',
+  }),
+  SANDBOX_UID_COUNT: int(1000, {
+    section: exec,
+    min: 1,
+    max: 65_536,
+    description:
+      'Host uids from SANDBOX_UID_BASE on, one per run until its processes are gone; a run finding none free fails',
+  }),
   MAX_CONCURRENT_EXECUTIONS: int(10, {
     section: exec,
     min: 1,
     description: 'Executions running at once across the whole system (the queue holds the rest)',
+  }),
+  EXECUTION_MAX_CONCURRENT_PER_USER: int(5, {
+    section: exec,
+    min: 1,
+    description:
+      "Executions one user may run at once (an admin can override it per user); the rest of that user's work waits in the queue while others' runs go ahead",
   }),
   EXECUTION_MAX_SCRIPT_BYTES: int(256 * 1024, {
     section: exec,
@@ -373,6 +406,12 @@ export const settingKeys = {
     description:
       'Output (stdout + stderr) kept per execution; beyond it the run ends as output_limit. Capped so the base64 result fits one Kafka message',
   }),
+  EXECUTION_MAX_OUTPUT_EVENTS: int(DEFAULT_MAX_OUTPUT_EVENTS, {
+    section: exec,
+    min: 1,
+    description:
+      'Live output events per execution (each batches up to ~20 ms of one stream); after them live output stops, the result still holds all output',
+  }),
   EXECUTION_LEASE_GRACE_SECONDS: int(30, {
     section: exec,
     min: 1,
@@ -389,6 +428,18 @@ export const settingKeys = {
     min: 0.1,
     description: 'How often the saga orchestrator looks for stuck executions and unpublished requests',
   }),
+  WORKER_OUTBOX_MAX_BYTES: int(256 * 1024 * 1024, {
+    section: exec,
+    min: 1,
+    description:
+      "Most bytes of finished runs' events a worker keeps in Mongo while Kafka cannot take them; beyond it a run's command is retried instead",
+  }),
+  WORKER_OUTBOX_AFTER_MS: int(2000, {
+    section: exec,
+    min: 1,
+    description:
+      "How long a finished run's result may wait for Kafka before the worker keeps it in its outbox and re-sends it from there",
+  }),
 
   // --- Auth (added) ---
   PASSWORD_MIN_LENGTH: int(8, {
@@ -400,7 +451,8 @@ export const settingKeys = {
   LOGIN_MAX_ATTEMPTS: int(5, {
     section: auth,
     min: 1,
-    description: 'Failed logins for one username within LOGIN_LOCKOUT_MINUTES after which it is locked (423)',
+    description:
+      'Failed logins for one username from one client IP within LOGIN_LOCKOUT_MINUTES after which that client is locked out of it (423)',
   }),
   LOGIN_LOCKOUT_MINUTES: int(15, {
     section: auth,
@@ -418,7 +470,8 @@ export const settingKeys = {
   MAX_REQUEST_BODY_BYTES: int(10 * 1024 * 1024, {
     section: http,
     min: 1,
-    description: 'Largest request body accepted; larger bodies are answered 413',
+    description:
+      'Ceiling on any request body (413 above it); routes have lower limits: 16 KiB for account and admin JSON',
   }),
 
   // --- Rate limiting (added) ---
@@ -477,7 +530,7 @@ export const secretKeys = {
   SECRET_KEY: {
     default: 'CHANGE_ME_min_32_chars_long_!!!!',
     minLength: 32,
-    description: 'JWT signing key, at least 32 characters',
+    description: 'JWT signing key, at least 32 characters; a random one is required outside development/test',
   },
   MONGO_USER: {
     default: 'root',

@@ -1,9 +1,17 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import TOML from '@iarna/toml';
 import { describe, expect, it } from 'vitest';
 import { secretKeys, settingKeys } from './schema.js';
-import { buildMongoUrl, findBaseDir, Settings, SettingsError } from './settings.js';
+import {
+  buildMongoUrl,
+  describeValue,
+  findBaseDir,
+  Settings,
+  SettingsError,
+  weakSecretKeyProblem,
+} from './settings.js';
 
 function dirWith(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'settings-'));
@@ -237,16 +245,69 @@ describe('Settings', () => {
     ]);
   });
 
-  it('when SECRET_KEY is the dev default in production, then a warning is raised; in development it is not', () => {
+  it('when SECRET_KEY is the dev default in production, then starting is refused naming the SECRET_KEY env var', () => {
     const dir = dirWith({ 'config.toml': '' });
-    const prod = new Settings({ baseDir: dir, env: { INTEGR8SCODE_ENVIRONMENT: 'production' } });
-    expect(prod.warnings).toEqual([expect.stringContaining('SECRET_KEY is the public development default')]);
-    expect(new Settings({ baseDir: dir, env: {} }).warnings).toEqual([]);
-    const custom = new Settings({
+    const problems = problemsOf(
+      () => new Settings({ baseDir: dir, env: { INTEGR8SCODE_ENVIRONMENT: 'production' } }),
+    );
+    expect(problems).toEqual([
+      'env SECRET_KEY: a publicly known default cannot sign tokens with ENVIRONMENT=production; set the SECRET_KEY env var to a random string of at least 32 characters (e.g. `openssl rand -base64 48`)',
+    ]);
+  });
+
+  it.each([
+    ['a repeated character', 'k'.repeat(40), /fewer than 8 distinct characters/],
+    ['a known placeholder in another case', 'change_me_min_32_chars_long_!!!!', /publicly known default/],
+    ['shorter than 32 characters', 'Zq8#rT2!vX9@', /at least 32 characters, found 12/],
+  ])('when SECRET_KEY is %s in production, then starting is refused', (_what, secret, message) => {
+    const dir = dirWith({ 'config.toml': '' });
+    const problems = problemsOf(
+      () =>
+        new Settings({ baseDir: dir, env: { INTEGR8SCODE_ENVIRONMENT: 'production', SECRET_KEY: secret } }),
+    );
+    expect(problems.some((p) => p.startsWith('env SECRET_KEY: ') && message.test(p))).toBe(true);
+  });
+
+  it('when SECRET_KEY is random in production, or the default in development or test, then the settings load without warnings', () => {
+    const dir = dirWith({ 'config.toml': '' });
+    const random = 'r8Jx2mQv9TzL4wN7pK1sB6dF3hY0cG5e';
+    const prod = new Settings({
       baseDir: dir,
-      env: { INTEGR8SCODE_ENVIRONMENT: 'production', SECRET_KEY: 'k'.repeat(32) },
+      env: { INTEGR8SCODE_ENVIRONMENT: 'production', SECRET_KEY: random },
     });
-    expect(custom.warnings).toEqual([]);
+    expect(prod.SECRET_KEY).toBe(random);
+    expect(prod.warnings).toEqual([]);
+    for (const environment of ['development', 'test']) {
+      const s = new Settings({ baseDir: dir, env: { INTEGR8SCODE_ENVIRONMENT: environment } });
+      expect(s.SECRET_KEY).toBe(secretKeys.SECRET_KEY.default);
+      expect(s.warnings).toEqual([]);
+    }
+  });
+
+  it('when a numeric or boolean env override is empty or only whitespace, then the error names the variable instead of reading 0', () => {
+    const dir = dirWith({ 'config.toml': '' });
+    const problems = problemsOf(
+      () =>
+        new Settings({
+          baseDir: dir,
+          env: {
+            INTEGR8SCODE_MONGO_PORT: '',
+            INTEGR8SCODE_TRACING_SAMPLING_RATE: '',
+            INTEGR8SCODE_SERVER_PORT: '   ',
+            INTEGR8SCODE_BCRYPT_ROUNDS: '\t',
+            INTEGR8SCODE_ENABLE_EVENT_STREAMING: '',
+          },
+        }),
+    );
+    expect(problems).toEqual([
+      'env INTEGR8SCODE_MONGO_PORT: expected integer between 1 and 65535, found empty string',
+      'env INTEGR8SCODE_TRACING_SAMPLING_RATE: expected number between 0 and 1, found empty string',
+      'env INTEGR8SCODE_SERVER_PORT: expected integer between 0 and 65535, found whitespace-only string "   "',
+      expect.stringMatching(
+        /^env INTEGR8SCODE_BCRYPT_ROUNDS: expected integer .*, found whitespace-only string "\\t"$/,
+      ),
+      'env INTEGR8SCODE_ENABLE_EVENT_STREAMING: expected boolean, found empty string',
+    ]);
   });
 
   it('when the settings are built, then they cannot be changed', () => {
@@ -296,5 +357,158 @@ describe('the committed config files', () => {
     expect(s.TRACING_SERVICE_NAME).toBe(`integr8scode-${w}`);
     expect(s.KAFKA_CONSUMER_GROUP_ID).toBe(`integr8scode-${w}`);
     expect(s.sources.KAFKA_CONSUMER_GROUP_ID).toBe('override');
+  });
+});
+
+describe('SettingsError', () => {
+  it('when there is one problem, then the message says "1 problem" and lists it', () => {
+    const err = new SettingsError(['a: broken']);
+    expect(err.message).toBe('Invalid configuration (1 problem):\n  - a: broken');
+    expect(err.name).toBe('SettingsError');
+    expect(err.problems).toEqual(['a: broken']);
+  });
+
+  it('when there are several problems, then the message counts them and lists one per line', () => {
+    expect(new SettingsError(['a: broken', 'b: missing']).message).toBe(
+      'Invalid configuration (2 problems):\n  - a: broken\n  - b: missing',
+    );
+  });
+});
+
+describe('weakSecretKeyProblem', () => {
+  it('when the secret has exactly 8 distinct characters, then it is strong enough; with 7 it is not', () => {
+    expect(weakSecretKeyProblem('abcdefgh'.repeat(4), 'production')).toBeUndefined();
+    expect(weakSecretKeyProblem('abcdefg'.repeat(5), 'staging')).toBe(
+      'env SECRET_KEY: fewer than 8 distinct characters is too weak with ENVIRONMENT=staging; set the SECRET_KEY env var to a random string of at least 32 characters (e.g. `openssl rand -base64 48`)',
+    );
+  });
+
+  it('when a known placeholder is used in another case, then it is refused outside development and test', () => {
+    expect(weakSecretKeyProblem('ChangeMe', 'production')).toMatch(
+      /^env SECRET_KEY: a publicly known default cannot sign tokens with ENVIRONMENT=production; /,
+    );
+    expect(weakSecretKeyProblem('changeme', 'development')).toBeUndefined();
+    expect(weakSecretKeyProblem('changeme', 'test')).toBeUndefined();
+  });
+});
+
+describe('describeValue', () => {
+  it.each([
+    ['', 'empty string'],
+    [' \t', 'whitespace-only string " \\t"'],
+    ['x', 'string "x"'],
+    [3, 'integer 3'],
+    [-0.5, 'number -0.5'],
+    [false, 'boolean false'],
+    [new Date('1979-05-27T07:32:00Z'), 'datetime 1979-05-27T07:32:00.000Z'],
+    [[1], 'array'],
+    [null, 'nothing'],
+    [undefined, 'nothing'],
+    [{ a: 1 }, 'table'],
+  ])('when the value is %j, then it is described as %j', (value, text) => {
+    expect(describeValue(value)).toBe(text);
+  });
+});
+
+describe('Settings: reading files and env values', () => {
+  it('when the base file cannot be read for another reason than missing, then the error names the code', () => {
+    const dir = dirWith({});
+    mkdirSync(join(dir, 'config.toml'));
+    expect(problemsOf(() => new Settings({ baseDir: dir, env: {} }))).toEqual([
+      `${join(dir, 'config.toml')}: cannot be read (EISDIR)`,
+    ]);
+  });
+
+  it('when a file is not valid TOML, then the error gives the 1-based line and column and the first line of the parser message', () => {
+    const dir = dirWith({ 'config.toml': 'PROJECT_NAME = "ok"\nMONGO_PORT = = 3\n' });
+    const [problem] = problemsOf(() => new Settings({ baseDir: dir, env: {} }));
+    let parserError: Error & { line: number; col: number };
+    try {
+      TOML.parse('PROJECT_NAME = "ok"\nMONGO_PORT = = 3\n');
+      throw new Error('expected a TOML error');
+    } catch (err) {
+      parserError = err as Error & { line: number; col: number };
+    }
+    expect(parserError.message).toContain('\n');
+    expect(problem).toBe(
+      `${join(dir, 'config.toml')}: not valid TOML at line 2, column ${parserError.col + 1}: ${parserError.message.split('\n')[0]}`,
+    );
+  });
+
+  it('when a file value has the wrong type, then only the type problem is reported (the bad value takes no part in the cross-key checks)', () => {
+    const dir = dirWith({ 'config.toml': 'KAFKA_HEARTBEAT_INTERVAL_MS = 50000.5\n' });
+    expect(problemsOf(() => new Settings({ baseDir: dir, env: {} }))).toEqual([
+      expect.stringMatching(/: KAFKA_HEARTBEAT_INTERVAL_MS: expected integer .*, found number 50000.5$/),
+    ]);
+  });
+
+  it('when env values have surrounding whitespace or a sign, then they are still read as their type', () => {
+    const dir = dirWith({ 'config.toml': '' });
+    const s = new Settings({
+      baseDir: dir,
+      env: {
+        INTEGR8SCODE_MONGO_PORT: ' 28000 ',
+        INTEGR8SCODE_SERVER_PORT: '+8080',
+        INTEGR8SCODE_ENABLE_EVENT_STREAMING: ' off ',
+        INTEGR8SCODE_KAFKA_ENABLE_AUTO_COMMIT: 'on',
+        INTEGR8SCODE_TRACING_SAMPLING_RATE: ' 0.5 ',
+      },
+    });
+    expect(s.MONGO_PORT).toBe(28000);
+    expect(s.SERVER_PORT).toBe(8080);
+    expect(s.ENABLE_EVENT_STREAMING).toBe(false);
+    expect(s.KAFKA_ENABLE_AUTO_COMMIT).toBe(true);
+    expect(s.TRACING_SAMPLING_RATE).toBe(0.5);
+  });
+
+  it('when an integer env value is fractional or has text around the digits, then it is reported as the string given', () => {
+    const dir = dirWith({ 'config.toml': '' });
+    expect(
+      problemsOf(
+        () =>
+          new Settings({
+            baseDir: dir,
+            env: {
+              INTEGR8SCODE_MONGO_PORT: '1.5',
+              INTEGR8SCODE_SERVER_PORT: 'port8080',
+              INTEGR8SCODE_KAFKA_SESSION_TIMEOUT_MS: '45000ms',
+            },
+          }),
+      ),
+    ).toEqual([
+      'env INTEGR8SCODE_MONGO_PORT: expected integer between 1 and 65535, found string "1.5"',
+      'env INTEGR8SCODE_SERVER_PORT: expected integer between 0 and 65535, found string "port8080"',
+      'env INTEGR8SCODE_KAFKA_SESSION_TIMEOUT_MS: expected integer ≥ 1000, found string "45000ms"',
+    ]);
+  });
+
+  it('when the retry delays are inverted, then each pair is reported with its sources', () => {
+    const dir = dirWith({ 'config.toml': 'DLQ_RETRY_BASE_DELAY_SECONDS = 4000\n' });
+    expect(
+      problemsOf(
+        () =>
+          new Settings({
+            baseDir: dir,
+            env: { INTEGR8SCODE_KAFKA_CONSUMER_RETRY_BASE_MS: '6000' },
+          }),
+      ),
+    ).toEqual([
+      'DLQ_RETRY_BASE_DELAY_SECONDS (base) must not exceed DLQ_RETRY_MAX_DELAY_SECONDS (default)',
+      'KAFKA_CONSUMER_RETRY_BASE_MS (env) must not exceed KAFKA_CONSUMER_RETRY_MAX_MS (default)',
+    ]);
+  });
+
+  it('when paired limits are equal, then only the heartbeat pair (which must be strictly lower) is a problem', () => {
+    const dir = dirWith({
+      'config.toml': [
+        'KAFKA_HEARTBEAT_INTERVAL_MS = 45000',
+        'DLQ_WARNING_THRESHOLD = 1000',
+        'DLQ_RETRY_BASE_DELAY_SECONDS = 3600',
+        'KAFKA_CONSUMER_RETRY_BASE_MS = 5000',
+      ].join('\n'),
+    });
+    expect(problemsOf(() => new Settings({ baseDir: dir, env: {} }))).toEqual([
+      'KAFKA_HEARTBEAT_INTERVAL_MS (base) must be lower than KAFKA_SESSION_TIMEOUT_MS (default), found 45000 ≥ 45000',
+    ]);
   });
 });

@@ -46,7 +46,35 @@ export const settingsSchema = z
   .object(Object.fromEntries(allKeys.map((k) => [k, specOf(k).schema])) as Record<SettingKey, z.ZodType>)
   .strict();
 
-const DEV_DEFAULT_SECRET = secretKeys.SECRET_KEY.default;
+/** Signing keys that are public (our default, and the placeholders people copy from examples). */
+const KNOWN_SECRETS = new Set(
+  [
+    secretKeys.SECRET_KEY.default,
+    'changeme',
+    'change_me',
+    'secret',
+    'your-secret-key',
+    'your_secret_key',
+  ].map((s) => s.toLowerCase()),
+);
+const MIN_DISTINCT_SECRET_CHARS = 8;
+
+/**
+ * Outside development/test a public or guessable SECRET_KEY lets anyone forge tokens, so the
+ * process refuses to start; the length rule applies everywhere and is checked with the secrets.
+ */
+export function weakSecretKeyProblem(secret: string, environment: unknown): string | undefined {
+  if (environment === 'development' || environment === 'test') return undefined;
+  const fix =
+    'set the SECRET_KEY env var to a random string of at least 32 characters (e.g. `openssl rand -base64 48`)';
+  if (KNOWN_SECRETS.has(secret.toLowerCase())) {
+    return `env SECRET_KEY: a publicly known default cannot sign tokens with ENVIRONMENT=${String(environment)}; ${fix}`;
+  }
+  if (new Set(secret).size < MIN_DISTINCT_SECRET_CHARS) {
+    return `env SECRET_KEY: fewer than ${MIN_DISTINCT_SECRET_CHARS} distinct characters is too weak with ENVIRONMENT=${String(environment)}; ${fix}`;
+  }
+  return undefined;
+}
 
 /**
  * Effective configuration of one process: defaults < base TOML < worker override TOML <
@@ -129,6 +157,8 @@ export class Settings {
     }
 
     problems.push(...crossKeyProblems(values as SettingValues, sources));
+    const weakSecret = weakSecretKeyProblem(secrets.SECRET_KEY, values.ENVIRONMENT);
+    if (weakSecret !== undefined) problems.push(weakSecret);
     if (problems.length > 0) throw new SettingsError(problems);
 
     const parsed = settingsSchema.parse(values) as SettingValues;
@@ -141,13 +171,7 @@ export class Settings {
     sources.MONGODB_URL = 'computed';
     this.sources = Object.freeze(sources);
 
-    const warnings: string[] = [];
-    if (this.SECRET_KEY === DEV_DEFAULT_SECRET && parsed.ENVIRONMENT === 'production') {
-      warnings.push(
-        'SECRET_KEY is the public development default: anyone can forge tokens. Set the SECRET_KEY env var.',
-      );
-    }
-    this.warnings = warnings;
+    this.warnings = [];
     Object.freeze(this);
   }
 
@@ -264,6 +288,9 @@ function coerceEnv(spec: KeySpec<unknown>, raw: string): unknown {
 }
 
 export function describeValue(value: unknown): string {
+  if (value === '') return 'empty string';
+  if (typeof value === 'string' && value.trim() === '')
+    return `whitespace-only string ${JSON.stringify(value)}`;
   if (typeof value === 'string') return `string ${JSON.stringify(value)}`;
   if (typeof value === 'number') return `${Number.isInteger(value) ? 'integer' : 'number'} ${value}`;
   if (typeof value === 'boolean') return `boolean ${value}`;

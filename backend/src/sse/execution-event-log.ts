@@ -25,19 +25,38 @@ export interface LogEntry {
 // until every output chunk it counts has been appended, and the result until the terminal entry:
 // a client never sees the verdict before the last byte of output.
 //
+// Lifecycle steps also travel on different topics (queued and scheduled even leave in one produce
+// request), so a step is held back until the one before it is written; output or a verdict
+// releases whatever is held, in order, skipping a step that never came. A step at or below the
+// last one written (or after the verdict) is dropped: the log never steps back.
+//
 // The readers' wake-up is published in the same round trip and carries the entries just added
 // with the id of the entry before them (`prev`), so a reader that already sent up to `prev` sends
 // them without reading the stream; any other reader reads the stream from where it is.
 const APPEND = new LuaScript(`
 local stream, seen, meta = KEYS[1], KEYS[2], KEYS[3]
 local event_id, kind, data, expected, ttl = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
-local channel = ARGV[6]
+local channel, rank = ARGV[6], tonumber(ARGV[7])
+local max_rank = tonumber(ARGV[8])
 if redis.call('SADD', seen, event_id) == 0 then return 0 end
 local prev = redis.call('HGET', meta, 'last_id') or ''
 local added = {}
 local function add(entry_kind, entry_data)
   local id = redis.call('XADD', stream, '*', 'kind', entry_kind, 'data', entry_data)
   added[#added + 1] = { id = id, kind = entry_kind, data = entry_data }
+end
+local function flush_steps(release_all)
+  local last = tonumber(redis.call('HGET', meta, 'step') or '0')
+  for r = last + 1, max_rank do
+    local held = redis.call('HGET', meta, 'held_step_' .. r)
+    if held then
+      add('status', held)
+      redis.call('HDEL', meta, 'held_step_' .. r)
+      redis.call('HSET', meta, 'step', r)
+    elseif not release_all then
+      break
+    end
+  end
 end
 local function flush()
   local chunks = tonumber(redis.call('HGET', meta, 'chunks') or '0')
@@ -54,7 +73,12 @@ local function flush()
     redis.call('HDEL', meta, 'pending_result')
   end
 end
-if kind == 'output' then
+if kind == 'status' then
+  if rank <= tonumber(redis.call('HGET', meta, 'step') or '0') then return 0 end
+  redis.call('HSETNX', meta, 'held_step_' .. rank, data)
+  flush_steps(false)
+elseif kind == 'output' then
+  flush_steps(true)
   add('output', data)
   redis.call('HINCRBY', meta, 'chunks', 1)
 elseif kind == 'terminal' then
@@ -62,6 +86,8 @@ elseif kind == 'terminal' then
     -- A second verdict for the same execution (a duplicate from another producer): first one wins.
     return 0
   end
+  flush_steps(true)
+  redis.call('HSET', meta, 'step', max_rank + 1)
   redis.call('HSET', meta, 'expected', expected, 'pending_terminal', data)
 elseif kind == 'result' then
   if redis.call('HGET', meta, 'result_seen') then return 0 end
@@ -120,6 +146,14 @@ export function compareStreamIds(a: string, b: string): number {
   return 0;
 }
 
+/** The lifecycle steps of a `status` entry, in the order a client must see them. */
+export const LIFECYCLE_STEPS = ['queued', 'scheduled', 'running'] as const;
+
+/** 1-based position of a status in LIFECYCLE_STEPS; 0 for any other status (e.g. a verdict). */
+export function lifecycleRank(status: unknown): number {
+  return (LIFECYCLE_STEPS as readonly unknown[]).indexOf(status) + 1;
+}
+
 export interface AppendInput {
   executionId: string;
   eventId: string;
@@ -163,6 +197,8 @@ export class ExecutionEventLog {
       String(input.outputChunks ?? 0),
       String(this.options.ttlSeconds),
       this.channel(input.executionId),
+      String(input.kind === 'status' ? lifecycleRank((input.data as { status?: unknown }).status) : 0),
+      String(LIFECYCLE_STEPS.length),
     )) as number;
     return added === 1;
   }

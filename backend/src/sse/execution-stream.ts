@@ -1,8 +1,10 @@
 import type { Response } from 'express';
 import type { Execution } from '../executions/execution.js';
 import { isTerminal } from '../executions/execution.js';
+import type { Logger } from '../platform/logging/logger.js';
 import {
   compareStreamIds,
+  lifecycleRank,
   parseNotification,
   READ_PAGE,
   type ExecutionEventLog,
@@ -26,6 +28,8 @@ export interface ExecutionStreamOptions {
    * bridge feeds the log at all).
    */
   poll?: { everyMs: number; graceMs: number };
+  /** Where a failure that ends the stream is logged in full (the client gets a generic frame). */
+  logger: Logger;
 }
 
 function frame(event: string, data: unknown, id?: string): string {
@@ -55,6 +59,8 @@ export async function streamExecution(res: Response, options: ExecutionStreamOpt
   }
 
   let lastId = options.lastEventId;
+  // The first frame is the stored status; a logged step at or before it would be a step back.
+  let stepSent = lifecycleRank(execution.status);
   let closed = false;
   let draining: Promise<void> = Promise.resolve();
   let finish: () => void = () => undefined;
@@ -68,6 +74,11 @@ export async function streamExecution(res: Response, options: ExecutionStreamOpt
       res.write(frame('result', latest ? options.renderResult(latest) : JSON.parse(entry.data), entry.id));
       closed = true;
       return;
+    }
+    if (entry.kind === 'status') {
+      const rank = lifecycleRank((JSON.parse(entry.data) as { status?: unknown }).status);
+      if (rank <= stepSent) return;
+      stepSent = rank;
     }
     res.write(`id: ${entry.id}\nevent: ${entry.kind}\ndata: ${entry.data}\n\n`);
   };
@@ -94,8 +105,13 @@ export async function streamExecution(res: Response, options: ExecutionStreamOpt
       try {
         await work();
       } catch (err) {
-        // The client reconnects with Last-Event-ID and resumes where this stream stopped.
-        res.write(frame('error', { detail: `stream interrupted: ${(err as Error).message}` }));
+        // The client reconnects with Last-Event-ID and resumes where this stream stopped. The
+        // cause (often Redis's own error text) is for the log, not for the client.
+        options.logger.warn(
+          { err, execution_id: execution.id, last_event_id: lastId },
+          'SSE stream interrupted',
+        );
+        res.write(frame('error', { detail: 'stream interrupted; reconnect with Last-Event-ID to resume' }));
         closed = true;
       }
       if (closed) finish();

@@ -2,7 +2,7 @@ import type { PayloadInputOf } from '../events/catalog.js';
 import type { PlatformEvent, PlatformEventCatalog, PlatformEventDefinitions } from '../events/definitions.js';
 import { AppError } from '../platform/errors/app-error.js';
 import type { Logger } from '../platform/logging/logger.js';
-import type { LoginLockout } from './login-lockout.js';
+import type { LoginLockout, LoginRefusal } from './login-lockout.js';
 import type { PasswordHasher } from './password-hasher.js';
 import type { IssuedToken, TokenService, VerifiedToken } from './token-service.js';
 import type { TokenDenylist } from './token-denylist.js';
@@ -25,6 +25,8 @@ export interface AuthServiceOptions {
 export interface RequestOrigin {
   correlationId: string;
   ip?: string;
+  /** What failed logins are counted under: the IP, or its /56 network for IPv6; default `ip`. */
+  client?: string;
 }
 
 export interface Registration {
@@ -40,13 +42,23 @@ export interface Session {
 
 const INVALID_CREDENTIALS = 'Invalid username or password';
 
-function lockedError(maxAttempts: number, lockedUntil: Date): AppError {
-  const until = lockedUntil.toISOString();
-  return new AppError(
-    'locked',
-    `Account locked after ${maxAttempts} failed attempts; try again after ${until}`,
-    { fields: { locked_until: until } },
-  );
+function refusalError(refusal: LoginRefusal, maxAttempts: number): AppError {
+  switch (refusal.kind) {
+    case 'locked': {
+      const until = refusal.until.toISOString();
+      return new AppError(
+        'locked',
+        `Login locked for this client after ${maxAttempts} failed attempts; try again after ${until}`,
+        { fields: { locked_until: until } },
+      );
+    }
+    case 'backoff': {
+      const seconds = Math.ceil(refusal.retryAfterMs / 1000);
+      return new AppError('rate_limited', `Too many failed logins for this username; retry in ${seconds} s`, {
+        fields: { retry_after: seconds },
+      });
+    }
+  }
 }
 
 /** The account use cases: register, log in, log out, and resolve a token to its user. */
@@ -78,27 +90,28 @@ export class AuthService {
     origin: RequestOrigin,
   ): Promise<{ user: User; token: IssuedToken }> {
     const { users, hasher, tokens, lockout } = this.options;
-    // Checked before the password: while locked, even the right password is refused.
-    const lockedUntil = await lockout.lockedUntil(username);
-    if (lockedUntil) {
-      await this.emitAuthFailed(username, 'locked', origin);
-      throw lockedError(lockout.maxAttempts, lockedUntil);
+    const client = origin.client ?? origin.ip ?? 'unknown';
+    // Checked before the password: while refused, even the right password is not tried.
+    const refusal = await lockout.refusal(username, client);
+    if (refusal) {
+      await this.emitAuthFailed(username, refusal.kind === 'locked' ? 'locked' : 'backoff', origin);
+      throw refusalError(refusal, lockout.maxAttempts);
     }
     const user = await users.findByUsername(username);
     const matches = await hasher.verify(password, user?.passwordHash);
     if (!user || !matches) {
       // Unknown names count too, so the lock reveals nothing about which names exist.
-      await lockout.recordFailure(username);
+      await lockout.recordFailure(username, client);
       await this.emitAuthFailed(username, user ? 'wrong_password' : 'unknown_user', origin);
       throw new AppError('unauthorized', INVALID_CREDENTIALS);
     }
-    await lockout.reset(username);
+    await lockout.succeeded(username, client);
     // Checked after the password so a disabled account is only revealed to its owner.
     if (!user.active) {
       await this.emitAuthFailed(username, 'inactive_user', origin);
       throw new AppError('unauthorized', 'Account is disabled');
     }
-    const token = tokens.issue(user.id);
+    const token = tokens.issue(user.id, user.tokenVersion);
     await this.emit('user_logged_in', user.id, user.id, origin, {
       user_id: user.id,
       username: user.username,
@@ -114,6 +127,23 @@ export class AuthService {
     });
   }
 
+  /**
+   * Changes the caller's own password after checking the current one, and revokes every session
+   * of theirs (this one too): whoever held a token must log in with the new password.
+   */
+  async changePassword(session: Session, currentPassword: string, newPassword: string): Promise<void> {
+    const { users, hasher } = this.options;
+    if (!(await hasher.verify(currentPassword, session.user.passwordHash))) {
+      throw new AppError('validation', 'The current password is wrong', {
+        details: [{ field: 'current_password', message: 'does not match' }],
+      });
+    }
+    const passwordHash = await hasher.hash(newPassword);
+    if (!(await users.update(session.user.id, { passwordHash, revokeSessions: true }))) {
+      throw new AppError('unauthorized', 'User no longer exists');
+    }
+  }
+
   /** The active user a bearer token belongs to; AppError('unauthorized') for any other token. */
   async currentUser(rawToken: string): Promise<Session> {
     const { tokens, denylist, users } = this.options;
@@ -123,6 +153,8 @@ export class AuthService {
     if (revoked) throw new AppError('unauthorized', 'Token revoked');
     if (!user) throw new AppError('unauthorized', 'User no longer exists');
     if (!user.active) throw new AppError('unauthorized', 'Account is disabled');
+    // Password changes, resets, role changes and deactivation bump the version (UserAdmin).
+    if (token.version !== user.tokenVersion) throw new AppError('unauthorized', 'Session revoked');
     return { user, token };
   }
 

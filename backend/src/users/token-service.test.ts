@@ -28,11 +28,12 @@ function b64url(value: object): string {
 describe('TokenService', () => {
   it('when a token it issued is verified, then it yields the user id, jti and expiry', () => {
     const tokens = service();
-    const issued = tokens.issue('user-1');
+    const issued = tokens.issue('user-1', 3);
     expect(tokens.verify(issued.token)).toEqual({
       userId: 'user-1',
       jti: issued.jti,
       expiresAt: T0 / 1000 + 600,
+      version: 3,
     });
     expect(issued.expiresInSeconds).toBe(600);
   });
@@ -51,7 +52,7 @@ describe('TokenService', () => {
 
   it('when the payload is changed after signing, then the signature no longer matches', () => {
     const tokens = service();
-    const [header, , signature] = tokens.issue('user-1').token.split('.');
+    const [header, , signature] = tokens.issue('user-1', 0).token.split('.');
     const iat = T0 / 1000;
     const tampered = `${header}.${b64url({ sub: 'someone-else', jti: 'x', iat, exp: iat + 600 })}.${signature}`;
     unauthorized(() => tokens.verify(tampered));
@@ -68,9 +69,15 @@ describe('TokenService', () => {
   it('when the token lifetime has passed, then it is refused as expired', () => {
     let now = T0;
     const tokens = service(() => now);
-    const issued = tokens.issue('user-1');
+    const issued = tokens.issue('user-1', 0);
     now = T0 + 601_000;
     expect(unauthorized(() => tokens.verify(issued.token)).message).toBe('Token expired');
+  });
+
+  it('when a validly signed token carries no version, then it reads as version 0', () => {
+    const iat = T0 / 1000;
+    const old = jwt.sign({ sub: 'user-1', jti: 'x', iat, exp: iat + 60 }, SECRET, { algorithm: 'HS256' });
+    expect(service().verify(old).version).toBe(0);
   });
 
   it('when a validly signed token lacks jti, then it is refused', () => {

@@ -23,9 +23,14 @@ export interface VerifiedToken {
   userId: string;
   jti: string;
   expiresAt: number;
+  /** The user's token version when it was issued (`ver`); 0 for tokens from before versions. */
+  version: number;
 }
 
-/** Signs and verifies access tokens (JWT, `sub` = user id, `jti` = uuid for revocation). */
+/**
+ * Signs and verifies access tokens (JWT, `sub` = user id, `jti` = uuid for revoking one token,
+ * `ver` = the user's token version, for revoking all of them).
+ */
 export class TokenService {
   private readonly now: () => number;
   /**
@@ -39,11 +44,11 @@ export class TokenService {
     this.key = createSecretKey(Buffer.from(options.secret, 'utf8'));
   }
 
-  issue(userId: string): IssuedToken {
+  issue(userId: string, version: number): IssuedToken {
     const iat = Math.floor(this.now() / 1000);
     const expiresInSeconds = this.options.expireMinutes * 60;
     const jti = randomUUID();
-    const token = jwt.sign({ sub: userId, jti, iat, exp: iat + expiresInSeconds }, this.key, {
+    const token = jwt.sign({ sub: userId, jti, ver: version, iat, exp: iat + expiresInSeconds }, this.key, {
       algorithm: this.options.algorithm,
     });
     return { token, jti, expiresAt: iat + expiresInSeconds, expiresInSeconds };
@@ -66,10 +71,12 @@ export class TokenService {
       typeof claims === 'string' ||
       typeof claims.sub !== 'string' ||
       typeof claims.jti !== 'string' ||
-      typeof claims.exp !== 'number'
+      typeof claims.exp !== 'number' ||
+      (claims.ver !== undefined && !Number.isInteger(claims.ver))
     ) {
       throw new AppError('unauthorized', 'Invalid token');
     }
-    return { userId: claims.sub, jti: claims.jti, expiresAt: claims.exp };
+    const version = typeof claims.ver === 'number' ? claims.ver : 0;
+    return { userId: claims.sub, jti: claims.jti, expiresAt: claims.exp, version };
   }
 }

@@ -29,8 +29,9 @@ export interface AccountChanges {
 
 /**
  * The admin use cases on accounts. An admin may not delete, deactivate or demote their own
- * account, so a platform cannot lose its last admin by accident. Existing tokens of a deleted or
- * deactivated user stop working because every request re-reads the user (AuthService.currentUser).
+ * account, so a platform cannot lose its last admin by accident. A password reset, a role change
+ * and deactivation bump the user's token version, so every token issued before stops working (and
+ * stays dead after reactivation); a deleted user's tokens name a user that no longer exists.
  */
 export class UserAdmin {
   constructor(private readonly options: UserAdminOptions) {}
@@ -62,13 +63,21 @@ export class UserAdmin {
       if (changes.active === false) throw selfChange('deactivate');
       if (changes.role !== undefined && changes.role !== actor.role) throw selfChange('demote');
     }
+    const before = await this.get(id);
     const { password, ...rest } = changes;
-    const update =
-      password === undefined ? rest : { ...rest, passwordHash: await this.options.hasher.hash(password) };
+    const revokeSessions =
+      password !== undefined ||
+      (changes.role !== undefined && changes.role !== before.role) ||
+      (changes.active !== undefined && changes.active !== before.active);
+    const update = {
+      ...rest,
+      revokeSessions,
+      ...(password === undefined ? {} : { passwordHash: await this.options.hasher.hash(password) }),
+    };
     const user = await this.options.users.update(id, update);
     if (!user) throw notFound(id);
     this.options.logger.info(
-      { actor: actor.id, user_id: id, fields: Object.keys(changes) },
+      { actor: actor.id, user_id: id, fields: Object.keys(changes), sessions_revoked: revokeSessions },
       'user updated by admin',
     );
     return user;

@@ -2,36 +2,48 @@ import { randomUUID } from 'node:crypto';
 import { Schema, type Collection, type mongo } from 'mongoose';
 import { AppError } from '../platform/errors/app-error.js';
 import type { MongoConnection } from '../platform/mongo/mongo-connection.js';
-import type { User, UserRole } from './user.js';
+import { usernameKey, type User, type UserRole } from './user.js';
 
-interface UserDoc extends Omit<User, 'id'> {
+interface UserDoc extends Omit<User, 'id' | 'tokenVersion'> {
   _id: string;
+  /** `username` lowercased: the unique, case-insensitive identity of the name. */
+  usernameKey: string;
+  /** Absent on documents written before sessions were versioned; read as 0. */
+  tokenVersion?: number;
 }
 
 const schema = new Schema<UserDoc>(
   {
     _id: { type: String, required: true },
     username: { type: String, required: true },
+    usernameKey: { type: String, required: true },
     email: { type: String, required: true },
     role: { type: String, required: true, enum: ['user', 'admin'] },
     active: { type: Boolean, required: true },
     passwordHash: { type: String, required: true },
+    tokenVersion: { type: Number, required: true, default: 0 },
     createdAt: { type: Date, required: true },
     updatedAt: { type: Date, required: true },
   },
   { versionKey: false },
 );
-schema.index({ username: 1 }, { unique: true });
+// Existing data (written before names were case-insensitive) needs usernameKey filled in first:
+// db.users.updateMany({}, [{ $set: { usernameKey: { $toLower: '$username' } } }]), after renaming
+// any accounts whose names differ only by case; see README "Authentication".
+schema.index({ usernameKey: 1 }, { unique: true });
 schema.index({ email: 1 }, { unique: true });
 
 function toDomain(doc: UserDoc): User {
-  const { _id, ...rest } = doc;
-  return { id: _id, ...rest };
+  const { _id, usernameKey: _key, tokenVersion, ...rest } = doc;
+  return { id: _id, ...rest, tokenVersion: tokenVersion ?? 0 };
 }
 
 export type NewUser = Pick<User, 'username' | 'email' | 'role' | 'passwordHash'>;
 
-export type UserChanges = Partial<Pick<User, 'email' | 'role' | 'active' | 'passwordHash'>>;
+export type UserChanges = Partial<Pick<User, 'email' | 'role' | 'active' | 'passwordHash'>> & {
+  /** Also bump the token version, so every token issued before stops working. */
+  revokeSessions?: boolean;
+};
 
 export interface UserQuery {
   /** Case-insensitive substring of the username or email, taken literally (not a pattern). */
@@ -64,7 +76,7 @@ function duplicateField(err: unknown): 'username' | 'email' | undefined {
   const e = err as { code?: unknown; keyPattern?: Record<string, unknown>; message?: unknown };
   if (e.code !== 11000) return undefined;
   if (e.keyPattern && 'email' in e.keyPattern) return 'email';
-  if (e.keyPattern && 'username' in e.keyPattern) return 'username';
+  if (e.keyPattern && ('usernameKey' in e.keyPattern || 'username' in e.keyPattern)) return 'username';
   return typeof e.message === 'string' && e.message.includes('email') ? 'email' : 'username';
 }
 
@@ -78,7 +90,15 @@ export class UserRepository {
 
   async create(input: NewUser): Promise<User> {
     const now = new Date();
-    const doc: UserDoc = { _id: randomUUID(), ...input, active: true, createdAt: now, updatedAt: now };
+    const doc: UserDoc = {
+      _id: randomUUID(),
+      ...input,
+      usernameKey: usernameKey(input.username),
+      active: true,
+      tokenVersion: 0,
+      createdAt: now,
+      updatedAt: now,
+    };
     try {
       await this.docs.insertOne(doc);
     } catch (err) {
@@ -105,11 +125,15 @@ export class UserRepository {
 
   /** The user after the changes, or null when no user has that id. */
   async update(id: string, changes: UserChanges): Promise<User | null> {
+    const { revokeSessions, ...fields } = changes;
     let doc: UserDoc | null;
     try {
       doc = await this.docs.findOneAndUpdate(
         { _id: id },
-        { $set: { ...changes, updatedAt: new Date() } },
+        {
+          $set: { ...fields, updatedAt: new Date() },
+          ...(revokeSessions === true ? { $inc: { tokenVersion: 1 } } : {}),
+        },
         { returnDocument: 'after' },
       );
     } catch (err) {
@@ -129,14 +153,18 @@ export class UserRepository {
     return doc ? toDomain(doc) : null;
   }
 
+  /** The user of that name, ignoring case. */
   async findByUsername(username: string): Promise<User | null> {
-    const doc = await this.docs.findOne({ username });
+    const doc = await this.docs.findOne({ usernameKey: usernameKey(username) });
     return doc ? toDomain(doc) : null;
   }
 
-  /** Returns whether a user with that id existed. */
+  /** Returns whether a user with that id existed. Deactivating revokes every session of the user. */
   async setActive(id: string, active: boolean): Promise<boolean> {
-    const result = await this.docs.updateOne({ _id: id }, { $set: { active, updatedAt: new Date() } });
+    const result = await this.docs.updateOne(
+      { _id: id },
+      { $set: { active, updatedAt: new Date() }, ...(active ? {} : { $inc: { tokenVersion: 1 } }) },
+    );
     return result.matchedCount === 1;
   }
 }

@@ -10,7 +10,7 @@ import type { ExecutionRepository } from '../executions/execution-repository.js'
 import { isTerminal } from '../executions/execution.js';
 import type { KubeApis } from '../executor/kubernetes/kube-client.js';
 import { isTransient, messageOf, statusOf } from '../executor/kubernetes/kube-client.js';
-import { hardenExecutorNamespace } from '../executor/kubernetes/namespace-guard.js';
+import { verifyExecutorNamespace } from '../executor/kubernetes/namespace-guard.js';
 import {
   buildExecutorObjects,
   podNameOf,
@@ -80,7 +80,7 @@ export class KubernetesPodManager implements Component {
 
   start(): Promise<void> {
     return this.gate.start(async () => {
-      await hardenExecutorNamespace(this.options.apis, this.options.podConfig.namespace, this.logger);
+      await verifyExecutorNamespace(this.options.apis, this.options.podConfig.namespace);
       await this.runner.start();
       this.logger.info(
         { namespace: this.options.podConfig.namespace, runtimes: this.options.runtimes.length },

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import type { Kafka } from 'kafkajs';
 import type { PlatformEventCatalog, PlatformEventDefinitions } from '../events/definitions.js';
 import type { ExecutionRepository } from '../executions/execution-repository.js';
+import type { RunOutboxRepository } from '../executions/run-outbox-repository.js';
 import type { ExecutorBackend } from '../executor/executor-backend.js';
 import { ConsumerRunner, type ConsumerRunnerSettings } from '../platform/kafka/consumer-runner.js';
 import { outcome } from '../platform/kafka/handler.js';
@@ -12,14 +13,19 @@ import type { Settings } from '../settings/settings.js';
 import { runCreatePodCommand, type RunExecutionDeps } from './run-execution.js';
 import { RunningExecutions } from './running-executions.js';
 import { ExecutionEvents } from '../executions/execution-events.js';
+import { OutboxRelay } from './outbox-relay.js';
 
 export type PodManagerSettings = ConsumerRunnerSettings &
   Pick<
     Settings,
     | 'MAX_CONCURRENT_EXECUTIONS'
+    | 'EXECUTION_MAX_OUTPUT_EVENTS'
     | 'TRACING_SERVICE_NAME'
     | 'TRACING_SERVICE_VERSION'
     | 'SHUTDOWN_TIMEOUT_SECONDS'
+    | 'WORKER_OUTBOX_MAX_BYTES'
+    | 'WORKER_OUTBOX_AFTER_MS'
+    | 'EXECUTION_LEASE_GRACE_SECONDS'
   >;
 
 export interface PodManagerOptions {
@@ -30,6 +36,8 @@ export interface PodManagerOptions {
   /** EXECUTOR_BACKEND, named in execution_started. */
   backendName: string;
   executions: Pick<ExecutionRepository, 'findById'>;
+  /** Finished runs' events while Kafka cannot take them; drained by this component's relay. */
+  outbox: RunOutboxRepository;
   settings: PodManagerSettings;
   logger: Logger;
   /** Names this instance's cancel consumer group. Default `${hostname}-${pid}`. */
@@ -57,6 +65,10 @@ export interface PodManagerOptions {
  * trade-offs: a cancel published while no instance is up is never seen (the saga's reconciler
  * and the run's wall limit end such runs anyway), and every restart leaves an empty group behind
  * on the broker until its offsets expire (offsets.retention.minutes).
+ *
+ * Broker outages. A run whose result Kafka does not take within WORKER_OUTBOX_AFTER_MS is kept
+ * in the run outbox and its command committed; the OutboxRelay sends it once the broker is back
+ * (also after a restart: it starts first and stops last).
  */
 export class PodManager implements Component {
   readonly name = 'pod-manager';
@@ -65,19 +77,33 @@ export class PodManager implements Component {
   private readonly logger: Logger;
   private readonly commandRunner: ConsumerRunner<PlatformEventDefinitions>;
   private readonly cancelRunner: ConsumerRunner<PlatformEventDefinitions>;
+  readonly relay: OutboxRelay;
 
   constructor(private readonly options: PodManagerOptions) {
     const { settings, kafka, catalog, producer } = options;
     this.logger = options.logger.child({ component: 'pod-manager' });
+    const events = new ExecutionEvents(producer, catalog, {
+      serviceName: settings.TRACING_SERVICE_NAME,
+      serviceVersion: settings.TRACING_SERVICE_VERSION,
+    });
+    this.relay = new OutboxRelay({
+      outbox: options.outbox,
+      catalog,
+      publish: (...batch) => events.publish(...batch),
+      logger: options.logger,
+      keepSentMs: settings.EXECUTION_LEASE_GRACE_SECONDS * 1000,
+    });
     const deps: RunExecutionDeps = {
       backend: options.backend,
       backendName: options.backendName,
       executions: options.executions,
-      events: new ExecutionEvents(producer, catalog, {
-        serviceName: settings.TRACING_SERVICE_NAME,
-        serviceVersion: settings.TRACING_SERVICE_VERSION,
-      }),
+      events,
       running: this.running,
+      maxOutputEvents: settings.EXECUTION_MAX_OUTPUT_EVENTS,
+      outbox: options.outbox,
+      outboxMaxBytes: settings.WORKER_OUTBOX_MAX_BYTES,
+      outboxAfterMs: settings.WORKER_OUTBOX_AFTER_MS,
+      parked: () => this.relay.wake(),
       ...(options.flushMs === undefined ? {} : { flushMs: options.flushMs }),
       ...(options.flushBytes === undefined ? {} : { flushBytes: options.flushBytes }),
     };
@@ -114,6 +140,7 @@ export class PodManager implements Component {
 
   start(): Promise<void> {
     return this.gate.start(async () => {
+      await this.relay.start();
       // Cancels first, so none is missed for a command taken right after.
       await this.cancelRunner.start();
       await this.commandRunner.start();
@@ -134,6 +161,8 @@ export class PodManager implements Component {
       // The runner's stop aborts its handlers' signal, which aborts their runs, and waits for them.
       await this.commandRunner.stop();
       await this.cancelRunner.stop();
+      // Last: runs stopped just now may have left their results in the outbox.
+      await this.relay.stop();
       this.logger.info('pod manager stopped');
     });
   }

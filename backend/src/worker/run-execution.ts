@@ -1,16 +1,20 @@
-import { terminalEventTypeOf, type PlatformEventOf } from '../events/definitions.js';
+import { terminalEventTypeOf, type PlatformEvent, type PlatformEventOf } from '../events/definitions.js';
 import type { ExecutionRepository } from '../executions/execution-repository.js';
 import { isTerminal } from '../executions/execution.js';
 import type { ExecutionOutcome, ExecutionRequest, ExecutorBackend } from '../executor/executor-backend.js';
+import type { RunOutboxRepository } from '../executions/run-outbox-repository.js';
 import { AppError } from '../platform/errors/app-error.js';
 import { outcome, type HandlerContext, type HandlerOutcome } from '../platform/kafka/handler.js';
-import { LiveOutput } from './live-output.js';
+import { isRecordError } from '../platform/kafka/producer.js';
+import type { Logger } from '../platform/logging/logger.js';
+import { LiveOutput, type OutputChunk } from './live-output.js';
 import type { RunningExecutions } from './running-executions.js';
-import { resultWithoutOutput, type ExecutionEvents } from '../executions/execution-events.js';
+import { resultWithoutOutput, stableEventId, type ExecutionEvents } from '../executions/execution-events.js';
+import { settleBy } from './settle-by.js';
 import { resultOf } from './worker-events.js';
 
 export interface RunExecutionDeps {
-  backend: ExecutorBackend;
+  backend: Pick<ExecutorBackend, 'run'>;
   /** Name in execution_started (EXECUTOR_BACKEND: `local`, `kubernetes`). */
   backendName: string;
   executions: Pick<ExecutionRepository, 'findById'>;
@@ -19,6 +23,16 @@ export interface RunExecutionDeps {
   /** Output batching; defaults 20 ms / 16 KiB. */
   flushMs?: number;
   flushBytes?: number;
+  /** EXECUTION_MAX_OUTPUT_EVENTS: live output events per run; unlimited when absent. */
+  maxOutputEvents?: number;
+  /** Where a finished run's events wait while Kafka cannot take them. */
+  outbox: Pick<RunOutboxRepository, 'park' | 'holds'>;
+  /** WORKER_OUTBOX_MAX_BYTES */
+  outboxMaxBytes: number;
+  /** WORKER_OUTBOX_AFTER_MS: how long the end of a run waits for Kafka before using the outbox. */
+  outboxAfterMs: number;
+  /** Told when events were put in the outbox (wakes the relay). */
+  parked: () => void;
 }
 
 type CreatePodCommand = PlatformEventOf<'create_pod_command'>;
@@ -45,9 +59,12 @@ export function executionRequestOf(command: CreatePodCommand['payload']): Execut
 /**
  * create_pod_command: run the script and report it. Published, in this order on each execution's
  * key: execution_started (at once, while the sandbox starts), execution_output batches while it
- * runs, then the last batch together with the terminal event. Everything is awaited, so the
- * runner commits the command only after the terminal event is on Kafka; a failed publish aborts
- * the run and the command is retried (the script then runs again: at-least-once).
+ * runs, then the last batch together with the terminal event. The runner commits the command
+ * only after the terminal event is on Kafka or, when Kafka does not take it within
+ * WORKER_OUTBOX_AFTER_MS, in the run outbox (the relay sends it later); when neither works the
+ * command is retried and the script runs again (at-least-once). A failed live-output publish
+ * stops only the live output. Output and terminal events carry ids derived from the execution id
+ * (and seq), so a re-sent copy is deduped downstream.
  */
 export async function runCreatePodCommand(
   deps: RunExecutionDeps,
@@ -66,9 +83,13 @@ export async function runCreatePodCommand(
     await inProgress.catch(() => undefined);
     return outcome.done();
   }
-  const execution = await deps.executions.findById(id);
+  const [execution, parked] = await Promise.all([deps.executions.findById(id), deps.outbox.holds(id)]);
   if (execution && isTerminal(execution.status)) {
     logger.info({ status: execution.status }, 'execution already finished; command skipped');
+    return outcome.done();
+  }
+  if (parked) {
+    logger.info('execution already finished, its result is in the outbox; command skipped');
     return outcome.done();
   }
   if (deps.running.wasCancelled(id)) {
@@ -82,15 +103,18 @@ export async function runCreatePodCommand(
   const onStop = () => abort.abort(new Error('worker stopping'));
   ctx.signal.addEventListener('abort', onStop, { once: true });
   if (ctx.signal.aborted) onStop();
+  const outputEvent = (chunk: OutputChunk) =>
+    deps.events.build('execution_output', id, chunk, userId, {
+      eventId: stableEventId(`${id}/output/${chunk.seq}`),
+    });
   const live = new LiveOutput({
     executionId: id,
-    publish: (chunks) =>
-      deps.events.publish(...chunks.map((chunk) => deps.events.build('execution_output', id, chunk, userId))),
+    publish: (chunks) => deps.events.publish(...chunks.map(outputEvent)),
     ...(deps.flushMs === undefined ? {} : { flushMs: deps.flushMs }),
     ...(deps.flushBytes === undefined ? {} : { flushBytes: deps.flushBytes }),
+    ...(deps.maxOutputEvents === undefined ? {} : { maxChunks: deps.maxOutputEvents }),
     onPublishError: (err) => {
-      logger.error({ err }, 'publishing the run’s events failed; stopping the run');
-      abort.abort(new Error('event publish failed'));
+      logger.warn({ err }, 'publishing live output failed; live output stopped, the run goes on');
     },
   });
   const run = (async (): Promise<ExecutionOutcome | { failed: string }> => {
@@ -117,23 +141,74 @@ export async function runCreatePodCommand(
   deps.running.add(id, abort, run);
   try {
     const ran = await run;
-    const rest = await live.finish();
+    const deadline = Date.now() + deps.outboxAfterMs;
+    const rest = await live.finish(deadline);
     const chunks = live.chunkCount;
     const result =
       'failed' in ran ? resultWithoutOutput(id, 'failed', ran.failed) : resultOf(id, ran, chunks);
-    const outputs = rest.map((chunk) => deps.events.build('execution_output', id, chunk, userId));
-    await deps.events.publish(
-      ...outputs,
-      deps.events.build(terminalEventTypeOf(result.verdict), id, result, userId),
-    );
+    const terminal = deps.events.build(terminalEventTypeOf(result.verdict), id, result, userId, {
+      eventId: stableEventId(`${id}/terminal`),
+    });
+    const via = await publishOrPark(deps, id, [...rest.map(outputEvent), terminal], deadline, logger);
     logger.info(
-      { verdict: result.verdict, exit_code: result.exit_code, output_chunks: result.output_chunks },
+      {
+        verdict: result.verdict,
+        exit_code: result.exit_code,
+        output_chunks: result.output_chunks,
+        ...(live.capped ? { live_output_capped: true } : {}),
+        ...(live.stopped ? { live_output_stopped: true } : {}),
+        ...(via === 'outbox' ? { reported_via: 'outbox' } : {}),
+      },
       'execution finished',
     );
     return outcome.done();
   } finally {
     ctx.signal.removeEventListener('abort', onStop);
-    // Started/output publishes still in flight must not end up as unhandled rejections.
-    await live.finish().catch(() => undefined);
+    // Stops the batching timer; publishes still in flight settle on their own.
+    await live.finish(0);
   }
+}
+
+/**
+ * Sends a finished run's last events. When Kafka has not taken them by `deadline` (failed or
+ * still trying), they go to the outbox and the relay sends them; a publish still in flight may
+ * land as well, a duplicate consumers dedupe by event id. Throws, so that the command is retried,
+ * when the broker refused the records (the outbox could not send them either) or the outbox is
+ * full or unreachable and the publish failed.
+ */
+async function publishOrPark(
+  deps: RunExecutionDeps,
+  executionId: string,
+  events: PlatformEvent[],
+  deadline: number,
+  logger: Logger,
+): Promise<'kafka' | 'outbox'> {
+  const sending = deps.events.publish(...events);
+  const first = await settleBy(sending, deadline);
+  if (first.kind === 'fulfilled') return 'kafka';
+  if (first.kind === 'rejected' && !outboxCanSend(first.err)) throw first.err;
+  const terminalId = events.at(-1)?.event_id ?? stableEventId(`${executionId}/terminal`);
+  const parked = await deps.outbox
+    .park({ id: terminalId, executionId, events }, deps.outboxMaxBytes)
+    .catch((err: unknown) => {
+      logger.error({ err }, 'the run outbox is unreachable too');
+      return 'unreachable' as const;
+    });
+  if (parked === 'parked') {
+    logger.warn(
+      { err: first.kind === 'rejected' ? first.err : undefined, events: events.length },
+      'Kafka did not take the result in time; kept in the run outbox for the relay',
+    );
+    deps.parked();
+    return 'outbox';
+  }
+  if (parked === 'full') logger.error({ max_bytes: deps.outboxMaxBytes }, 'the run outbox is full');
+  if (first.kind === 'rejected') throw first.err;
+  await sending;
+  return 'kafka';
+}
+
+/** Broker refusals of the records themselves, and events that fail validation, never go through. */
+function outboxCanSend(err: unknown): boolean {
+  return !isRecordError(err) && !(err instanceof AppError);
 }

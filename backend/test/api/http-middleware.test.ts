@@ -49,13 +49,13 @@ describe('HTTP middleware of the API process', () => {
     expect(res.headers.get('access-control-allow-credentials')).toBeNull();
   });
 
-  it('when the body exceeds MAX_REQUEST_BODY_BYTES, then it is a JSON 413 without a stack trace', async () => {
+  it('when the body exceeds MAX_REQUEST_BODY_BYTES (below the route limit), then it is a JSON 413 without a stack trace', async () => {
     const res = await h.request('POST', '/auth/register', {
       body: { username: 'big', email: 'big@example.com', password: 'x'.repeat(2048) },
     });
     expect(res.status).toBe(413);
     expect(await res.json()).toEqual({
-      detail: 'Request body exceeds the limit of 1024 bytes',
+      detail: 'Request body exceeds the limit of 1024 bytes for this route; send a smaller body',
       type: 'payload_too_large',
     });
   });

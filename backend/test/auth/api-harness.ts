@@ -29,6 +29,7 @@ export interface ErrorBody {
   detail: string;
   type: string;
   locked_until?: string;
+  retry_after?: number;
   errors?: Array<{ field: string; message: string }>;
 }
 

@@ -11,7 +11,13 @@ import {
 } from './system.js';
 import { eventually } from '../test-logger.js';
 
-const system = new SystemUnderTest();
+// A broker message limit below the request body limit, so an escaped script can exceed the first
+// while passing the second (at the defaults the body limit already bounds it).
+// A per-user cap below the global one (4 in config.test.toml), so one user cannot take every slot.
+const system = new SystemUnderTest({
+  INTEGR8SCODE_KAFKA_MAX_MESSAGE_BYTES: '262144',
+  INTEGR8SCODE_EXECUTION_MAX_CONCURRENT_PER_USER: '2',
+});
 let alice: Client;
 let bob: Client;
 
@@ -118,6 +124,35 @@ describe('running code end to end through the HTTP API', () => {
     expect((events.at(-1)?.data as { status: string }).status).toBe('completed');
   });
 
+  it('when eight executions run at once (under the per-user stream cap), then each stream shows the lifecycle in order, never a step back, and one verdict after it', async () => {
+    const ids = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => submit(alice, `import time\ntime.sleep(0.2)\nprint(${i})`)),
+    );
+    const streams = await Promise.all(ids.map((id) => readSse(alice, id)));
+    const order = ['queued', 'scheduled', 'running'];
+    for (const events of streams) {
+      const statuses = events
+        .filter((e) => e.event === 'status')
+        .map((e) => (e.data as { status: string }).status);
+      const kinds = events.map((e) => e.event);
+      if (!order.includes(statuses[0]!)) {
+        // Finished before the stream opened: its stored verdict, then the result.
+        expect(kinds).toEqual(['status', 'result']);
+        continue;
+      }
+      const steps = statuses.map((status) => order.indexOf(status));
+      expect(steps.every((rank) => rank >= 0)).toBe(true);
+      expect(steps).toEqual([...new Set(steps)].sort((a, b) => a - b));
+      expect(kinds.filter((k) => k === 'terminal')).toHaveLength(1);
+      expect(kinds.lastIndexOf('status')).toBeLessThan(kinds.indexOf('terminal'));
+      expect(kinds.at(-1)).toBe('result');
+    }
+    // With two slots for alice, most of them were followed from queued on.
+    expect(
+      streams.filter((events) => (events[0]?.data as { status: string }).status === 'queued').length,
+    ).toBeGreaterThan(2);
+  });
+
   it('when an SSE client reconnects with Last-Event-ID, then it resumes without gaps or duplicates', async () => {
     const id = await submit(
       alice,
@@ -187,6 +222,50 @@ describe('running code end to end through the HTTP API', () => {
     });
     expect(tooLong.status).toBe(422);
     expect(JSON.stringify(await tooLong.json())).toContain('limits.wall_seconds');
+  });
+
+  it('when a script within the byte limit encodes to an event over KAFKA_MAX_MESSAGE_BYTES, then 413 says so and nothing is queued', async () => {
+    const before = (await (await alice.request('/executions?limit=100')).json()) as { total: number };
+    // 50 000 bytes of script, ~300 KB once JSON escapes each control character as \u0001.
+    const response = await alice.request('/execute', {
+      method: 'POST',
+      json: { script: '\u0001'.repeat(50_000), lang: 'python', lang_version: '3.11' },
+    });
+    expect(response.status).toBe(413);
+    const body = (await response.json()) as { detail: string; type: string };
+    expect(body.type).toBe('payload_too_large');
+    expect(body.detail).toMatch(
+      /^script, stdin and args encode to \d+ bytes as an event; the limit is 262144 /,
+    );
+    const after = (await (await alice.request('/executions?limit=100')).json()) as { total: number };
+    expect(after.total).toBe(before.total);
+  });
+
+  it("when one user fills the global slots with sleeping runs, then another user's hello world still runs at once and the first user's extra runs wait their turn", async () => {
+    const sleepers = await Promise.all(
+      Array.from({ length: 4 }, () => submit(alice, 'import time\ntime.sleep(4)')),
+    );
+    const statusOf = async (id: string) =>
+      ((await (await alice.request(`/executions/${id}/result`)).json()) as { status: string }).status;
+    await eventually(
+      async () =>
+        (await Promise.all(sleepers.map(statusOf))).filter((s) => s === 'running').length === 2
+          ? true
+          : undefined,
+      { what: "two of alice's runs running" },
+    );
+    const hello = await waitForResult(bob, await submit(bob, 'print("my turn")'), 3_000);
+    expect(hello.status).toBe('completed');
+    // Alice's two runs beyond her cap are still waiting although the global cap (4) has room.
+    expect((await Promise.all(sleepers.map(statusOf))).sort()).toEqual([
+      'queued',
+      'queued',
+      'running',
+      'running',
+    ]);
+    for (const id of sleepers) await alice.request(`/executions/${id}/cancel`, { method: 'POST' });
+    for (const id of sleepers)
+      expect(['cancelled', 'completed']).toContain((await waitForResult(alice, id)).status);
   });
 
   it('when listing my executions, then only mine come back, newest first, with paging', async () => {

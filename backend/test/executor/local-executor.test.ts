@@ -1,5 +1,5 @@
-import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,8 +8,10 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { OutputStream } from '../../src/executor/executor-backend.js';
 import { LocalExecutor } from '../../src/executor/local/local-executor.js';
 import { SandboxLauncher } from '../../src/executor/local/sandbox-launcher.js';
+import { liveProcessesOf } from '../../src/executor/local/sandbox-uids.js';
+import type { UidPool } from '../../src/executor/local/uid-pool.js';
 import { isRunning } from '../processes/proc-stat.js';
-import { MiB, runScript, type Observed, type RunArgs } from './fixtures/local-runs.js';
+import { MiB, runScript, testUidPool, type Observed, type RunArgs } from './fixtures/local-runs.js';
 
 // Real sandboxed processes on this host: needs root, bubblewrap and writable cgroups
 // (scripts/install-sandbox.sh); none of the Kafka/Mongo/Redis servers.
@@ -17,6 +19,8 @@ const SECRET = 'do-not-leak-0123456789abcdef0123456789abcdef';
 
 let executor: LocalExecutor;
 let launcher: SandboxLauncher;
+/** The executor's host uids (a range of this test process, not the default one). */
+let uids: UidPool;
 /** Parent of the executor's state directory, so a test can look for leftover run directories. */
 let stateRoot: string;
 
@@ -25,18 +29,25 @@ function run(...args: RunArgs): Promise<Observed> {
 }
 
 /**
- * Live (non-zombie) processes of the sandbox uid. bwrap's pid-namespace init is reparented to the
+ * Live (non-zombie) processes of the sandbox uids. bwrap's pid-namespace init is reparented to the
  * host's pid 1 when bwrap exits; this VM's init reaps such zombies only late, so they are ignored.
  */
 function sandboxUserProcesses(): string {
+  const uidList = Array.from({ length: uids.count }, (_, i) => String(uids.base + i)).join(',');
   try {
-    return execFileSync('ps', ['-u', '65534', '-o', 'pid=,stat=,comm='], { encoding: 'utf8' })
+    return execFileSync('ps', ['-u', uidList, '-o', 'pid=,stat=,comm='], { encoding: 'utf8' })
       .split('\n')
       .filter((line) => line.trim() !== '' && !/^\s*\d+\s+Z/.test(line))
       .join('\n');
   } catch {
     return ''; // ps exits 1 when nothing matches
   }
+}
+
+/** Real, effective, saved and filesystem uid of a host process, from /proc/<pid>/status. */
+function hostUids(pid: number): number[] {
+  const line = /^Uid:\s+(.*)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? '';
+  return line.split(/\s+/).map(Number);
 }
 
 /** Run cgroups of this process's executor (cgroup v1 memory hierarchy, as on this host). */
@@ -65,10 +76,11 @@ beforeAll(async () => {
   process.env.MONGO_PASSWORD = SECRET;
   const logger = pino({ level: 'warn' });
   stateRoot = mkdtempSync(join(tmpdir(), 'local-executor-test-'));
-  // The sandbox (uid 65534) reaches its script and /etc files through this directory.
+  // The sandbox (a uid of the pool) reaches its script and /etc files through this directory.
   chmodSync(stateRoot, 0o755);
   launcher = new SandboxLauncher({ logger });
-  executor = new LocalExecutor({ logger, launcher, stateRoot });
+  uids = testUidPool(0);
+  executor = new LocalExecutor({ logger, launcher, stateRoot, uidPool: uids });
   await executor.start();
 }, 300_000);
 
@@ -80,12 +92,12 @@ afterAll(async () => {
 });
 
 describe.concurrent('local executor: normal runs', () => {
-  it('when started on this host, then cgroup v1 limits, netns and an unprivileged uid are enforced', () => {
+  it('when started on this host, then cgroup v1 limits, netns, a per-run uid and seccomp are enforced', () => {
     expect(executor.enforcement()).toMatchObject({
       memory: expect.stringContaining('cgroup') as unknown,
       pids: expect.stringContaining('cgroup') as unknown,
       network: expect.stringContaining('netns') as unknown,
-      user: expect.stringContaining('65534') as unknown,
+      user: `setpriv uid per run from ${uids.base}-${uids.last} (65534 inside) + userns + seccomp`,
     });
     expect(executor.runtimes().map((r) => r.lang)).toEqual(
       expect.arrayContaining(['python', 'node', 'bash']),
@@ -270,9 +282,26 @@ describe.concurrent('local executor: abuse cases', () => {
       limits: { maxFileBytes: 4 * MiB },
     });
     expect(outcome.verdict).toBe('completed');
-    // bash reports its child's SIGXFSZ as exit 153 (128+25).
-    expect(outcome.signal).toBe('SIGXFSZ');
+    // bash reports its child's SIGXFSZ as its own exit 153 (128+25).
+    expect(outcome).toMatchObject({ exitCode: 153, signal: null });
     expect(outcome.reason).toContain('file size');
+  });
+
+  it('when the script exits 152 (what bwrap reports for SIGXCPU), then it is completed with exit 152, not cpu_limit', async () => {
+    const { outcome } = await run('python', 'import sys; sys.exit(152)\n');
+    expect(outcome).toMatchObject({ verdict: 'completed', exitCode: 152, signal: null });
+    expect(outcome.cpuSeconds).toBeLessThan(1);
+  });
+
+  it('when the script exits 137 (what bwrap reports for SIGKILL), then it is completed with exit 137', async () => {
+    const { outcome } = await run('python', 'import sys; sys.exit(137)\n');
+    expect(outcome).toMatchObject({ verdict: 'completed', exitCode: 137, signal: null });
+  });
+
+  it('when the script sends itself SIGXCPU well below the CPU limit, then it is completed, not cpu_limit', async () => {
+    const { outcome } = await run('python', 'import os, signal\nos.kill(os.getpid(), signal.SIGXCPU)\n');
+    expect(outcome).toMatchObject({ verdict: 'completed', exitCode: 152, signal: null });
+    expect(outcome.reason).toContain('not the CPU time limit');
   });
 
   it('when the script tries the network, then the internet, cloud metadata and host loopback are unreachable', async () => {
@@ -343,6 +372,317 @@ describe.concurrent('local executor: abuse cases', () => {
     );
     expect(second.out).not.toMatch(/^persist$/m);
     expect(second.out).toContain('No such file');
+  });
+});
+
+/**
+ * x86_64 calls with arguments that, without the filter, fail otherwise (EFAULT, EBADF, ESRCH…) or
+ * succeed: each line shows the filter at work. pivot_root, move_mount, fsopen, fsmount, fspick,
+ * syslog, reboot, swapon/off and acct answer EPERM even unfiltered (no capability), and the kexec
+ * and module calls ENOSYS on this kernel: those are covered by seccomp-filter.test.ts only.
+ */
+const SYSCALL_CASES: [name: string, nr: number, args: number[], filtered: string][] = [
+  ['io_uring_setup', 425, [1, 0], 'ENOSYS'],
+  ['io_uring_enter', 426, [-1, 0, 0, 0, 0, 0], 'ENOSYS'],
+  ['io_uring_register', 427, [-1, 0, 0, 0], 'ENOSYS'],
+  ['add_key', 248, [0, 0, 0, 0, 0], 'EPERM'],
+  ['request_key', 249, [0, 0, 0, 0], 'EPERM'],
+  ['keyctl', 250, [-1, 0, 0, 0, 0], 'EPERM'],
+  ['bpf', 321, [-1, 0, 0], 'EPERM'],
+  ['perf_event_open', 298, [0, 0, -1, -1, 0], 'EPERM'],
+  ['userfaultfd', 323, [1], 'EPERM'],
+  ['kexec_load', 246, [0, 0, 0, 0], 'EPERM'],
+  ['kexec_file_load', 320, [-1, -1, 0, 0, 0], 'EPERM'],
+  ['init_module', 175, [0, 0, 0], 'EPERM'],
+  ['finit_module', 313, [-1, 0, 0], 'EPERM'],
+  ['delete_module', 176, [0, 0], 'EPERM'],
+  ['mount', 165, [0, 0, 0, 0, 0], 'EPERM'],
+  ['umount2', 166, [0, 0], 'EPERM'],
+  ['pivot_root', 155, [0, 0], 'EPERM'],
+  ['open_tree', 428, [-100, 0, 0], 'EPERM'],
+  ['move_mount', 429, [-1, 0, -1, 0, 0], 'EPERM'],
+  ['fsopen', 430, [0, 0], 'EPERM'],
+  ['fsconfig', 431, [-1, 0, 0, 0, 0], 'EPERM'],
+  ['fsmount', 432, [-1, 0, 0], 'EPERM'],
+  ['fspick', 433, [-1, 0, 0], 'EPERM'],
+  ['mount_setattr', 442, [-1, 0, 0, 0, 0], 'EPERM'],
+  ['open_tree_attr', 467, [-1, 0, 0, 0, 0], 'EPERM'],
+  ['unshare', 272, [0], 'EPERM'],
+  ['setns', 308, [-1, 0], 'EPERM'],
+  ['ptrace', 101, [2, 999999, 0, 0], 'EPERM'],
+  ['process_vm_readv', 310, [-2, 0, 0, 0, 0, 0], 'EPERM'],
+  ['process_vm_writev', 311, [-2, 0, 0, 0, 0, 0], 'EPERM'],
+  ['kcmp', 312, [-2, -2, 0, 0, 0], 'EPERM'],
+  ['personality ADDR_NO_RANDOMIZE', 135, [0x40000], 'EPERM'],
+  ['personality READ_IMPLIES_EXEC', 135, [0x400000], 'EPERM'],
+  ['personality query', 135, [0xffffffff], 'ok'],
+  ['personality PER_LINUX', 135, [0], 'ok'],
+  ['x32 getpid', 0x40000000 | 39, [], 'EPERM'],
+  ['quotactl_fd', 443, [-1, 0, 0, 0], 'EPERM'],
+  ['open_by_handle_at', 304, [-1, 0, 0], 'EPERM'],
+  ['getpid', 39, [], 'ok'],
+];
+
+describe.concurrent('local executor: hardening', () => {
+  it('when the script makes denied system calls, then each fails with EPERM (ENOSYS for io_uring) under a seccomp filter', async () => {
+    const script = [
+      'import ctypes, errno, os',
+      'libc = ctypes.CDLL(None, use_errno=True)',
+      'libc.syscall.restype = ctypes.c_long',
+      'def call(nr, *args):',
+      '    args = [os.getpid() if a == -2 else a for a in args]',
+      '    ctypes.set_errno(0)',
+      '    r = libc.syscall(ctypes.c_long(nr), *[ctypes.c_long(a) for a in args])',
+      '    return "ok" if r >= 0 else errno.errorcode.get(ctypes.get_errno(), "?")',
+      ...SYSCALL_CASES.map(
+        ([name, nr, args]) => `print(${JSON.stringify(name)}, call(${[nr, ...args].join(', ')}), sep=":")`,
+      ),
+      'status = open("/proc/self/status").read()',
+      'print("Seccomp", status.split("Seccomp:")[1].split()[0], sep=":")',
+    ].join('\n');
+    const { outcome, out, err } = await run('python', script);
+    expect(err).toBe('');
+    expect(outcome).toMatchObject({ verdict: 'completed', exitCode: 0 });
+    expect(out.trim().split('\n')).toEqual([
+      ...SYSCALL_CASES.map(([name, , , filtered]) => `${name}:${filtered}`),
+      // 2: SECCOMP_MODE_FILTER.
+      'Seccomp:2',
+    ]);
+  });
+
+  it('when the script makes an i386 system call (int 0x80), then the process is killed by SIGSYS (unknown arch)', async () => {
+    const child = [
+      'import ctypes, mmap',
+      'm = mmap.mmap(-1, 4096, prot=mmap.PROT_READ | mmap.PROT_WRITE | mmap.PROT_EXEC)',
+      // mov eax, 20 (i386 getpid); int 0x80; ret
+      'm.write(bytes([0xb8, 20, 0, 0, 0, 0xcd, 0x80, 0xc3]))',
+      'f = ctypes.CFUNCTYPE(ctypes.c_int)(ctypes.addressof(ctypes.c_char.from_buffer(m)))',
+      'print("getpid", f())',
+    ].join('\n');
+    const script = `import subprocess, sys\nr = subprocess.run([sys.executable, "-c", ${JSON.stringify(child)}])\nprint("exit", r.returncode)\n`;
+    const { out } = await run('python', script);
+    expect(out).toBe('exit -31\n');
+  });
+
+  it('when node does file and child-process work (io_uring refused), then it still works', async () => {
+    const script = [
+      "const fs = require('node:fs/promises');",
+      "const { execFileSync } = require('node:child_process');",
+      '(async () => {',
+      "  await fs.writeFile('/tmp/a.txt', 'x'.repeat(100000));",
+      "  const text = await fs.readFile('/tmp/a.txt', 'utf8');",
+      "  console.log(text.length, execFileSync('/bin/echo', ['child']).toString().trim());",
+      '})();',
+    ].join('\n');
+    const { outcome, out } = await run('node', script);
+    expect(outcome).toMatchObject({ verdict: 'completed', exitCode: 0 });
+    expect(out).toBe('100000 child\n');
+  });
+
+  it('when the script fills /dev/shm, then it stops at the disk cap (ENOSPC) and the rest of /dev is read-only', async () => {
+    const { outcome, out } = await run('python', DEV_SHM_FILL, { limits: { maxFileBytes: 8 * MiB } });
+    expect(outcome).toMatchObject({ verdict: 'completed', exitCode: 0 });
+    expect(out).toBe('shm stopped at file 2: ENOSPC\n/dev/x: EROFS\n/dev/null: writable\n');
+  });
+
+  it('when the script reads /proc/1/cmdline and environ, then no host path (state dir, cgroup, cache) is in them', async () => {
+    const { out } = await run(
+      'bash',
+      'tr "\\0" "\\n" < /proc/1/cmdline; echo ---; tr "\\0" "\\n" < /proc/1/environ\n',
+    );
+    expect(out).toMatch(/^\S*bwrap\n--args\n5\n--\n/);
+    // sh exports PWD: the launcher starts it in / so that the worker's directory does not show.
+    expect(out.split('---\n')[1]).toBe('PATH=/usr/bin:/bin\nPWD=/\n');
+    for (const hostPath of [stateRoot, '/sys/fs/cgroup', '/var/cache', '/work', 'integr8scode']) {
+      expect(out).not.toContain(hostPath);
+    }
+  });
+
+  it('when two runs overlap, then each runs as its own host uid of the range', async () => {
+    const seen: number[][] = [];
+    const both = await Promise.all(
+      [0, 1].map(() => run('bash', 'sleep 0.5; echo done\n', {}, (pid) => seen.push(hostUids(pid!)))),
+    );
+    for (const { outcome } of both) expect(outcome.verdict).toBe('completed');
+    expect(seen).toHaveLength(2);
+    const [a, b] = seen.map((ids) => ids[0]!);
+    // Real, effective, saved and fs uid all the same.
+    for (const ids of seen) expect(new Set(ids).size).toBe(1);
+    expect(a).not.toBe(b);
+    for (const uid of [a!, b!]) expect(uids.contains(uid)).toBe(true);
+  });
+
+  it('when a run is in flight, then its script is readable by its uid only: not by 65534 nor another sandbox uid', async () => {
+    const marker = `script-marker-${Date.now()}`;
+    let checks: Record<string, unknown> = {};
+    const ours = (dir: string) => {
+      try {
+        return readFileSync(join(dir, 'main.sh'), 'utf8').includes(marker);
+      } catch {
+        return false; // another run's directory (or one just removed)
+      }
+    };
+    const { outcome, out } = await run(
+      'bash',
+      `# ${marker}\nsleep 0.3; cat /sandbox/main.sh | head -1\n`,
+      {},
+      (pid) => {
+        const stateDir = join(stateRoot, readdirSync(stateRoot)[0]!);
+        const runDir = readdirSync(stateDir)
+          .filter((name) => name.startsWith('run-'))
+          .map((name) => join(stateDir, name))
+          .find(ours)!;
+        const script = join(runDir, 'main.sh');
+        const runUid = hostUids(pid!)[0]!;
+        const readAs = (uid: number) =>
+          spawnSync('setpriv', [`--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', 'cat', script], {
+            encoding: 'utf8',
+          });
+        const mode = (path: string) => {
+          const st = statSync(path);
+          return `${(st.mode & 0o7777).toString(8)} ${st.uid}:${st.gid}`;
+        };
+        checks = {
+          dir: mode(runDir),
+          file: mode(script),
+          nobody: readAs(65534).stderr.includes('Permission denied'),
+          otherSandbox: readAs(runUid === uids.base ? uids.base + 1 : uids.base).stderr.includes(
+            'Permission denied',
+          ),
+          itself: readAs(runUid).stdout.includes(marker),
+          runUid,
+        };
+      },
+    );
+    expect(outcome.verdict).toBe('completed');
+    expect(out).toBe(`# ${marker}\n`);
+    const runUid = checks.runUid as number;
+    expect(checks).toEqual({
+      dir: `710 0:${runUid}`,
+      file: `440 0:${runUid}`,
+      nobody: true,
+      otherSandbox: true,
+      itself: true,
+      runUid,
+    });
+  });
+});
+
+/** Writes three 3 MiB files into /dev/shm (cap 8 MiB), then tries /dev itself and /dev/null. */
+const DEV_SHM_FILL = [
+  'import errno',
+  'try:',
+  '    for i in range(3):',
+  '        with open(f"/dev/shm/f{i}", "wb") as f:',
+  '            f.write(b"\\0" * (3 * 1024 * 1024))',
+  '    print("shm not limited")',
+  'except OSError as e:',
+  '    print(f"shm stopped at file {i}:", errno.errorcode[e.errno])',
+  'for path in ["/dev/x", "/dev/null"]:',
+  '    try:',
+  '        open(path, "w").write("x")',
+  '        print(f"{path}: writable")',
+  '    except OSError as e:',
+  '        print(f"{path}:", errno.errorcode[e.errno])',
+].join('\n');
+
+describe('local executor: per-run uids', () => {
+  it('when a run leaves a background child, then its uid goes back to the pool only after the child is gone', async () => {
+    const released: { uid: number; alive: number[] }[] = [];
+    const original = uids.release.bind(uids);
+    const release = vi.spyOn(uids, 'release').mockImplementation((uid) => {
+      released.push({ uid, alive: liveProcessesOf(uid) });
+      original(uid);
+    });
+    let runUid = 0;
+    try {
+      const { outcome, out } = await run('bash', 'sleep 30 >/dev/null 2>&1 &\necho left\n', {}, (pid) => {
+        runUid = hostUids(pid!)[0]!;
+      });
+      expect(outcome).toMatchObject({ verdict: 'completed', exitCode: 0 });
+      expect(out).toBe('left\n');
+    } finally {
+      release.mockRestore();
+    }
+    expect(released).toEqual([{ uid: runUid, alive: [] }]);
+  });
+
+  it('when every uid of the pool is held, then a run fails at once with a clear reason and starts nothing', async () => {
+    const held: number[] = [];
+    for (let uid = uids.acquire(); uid !== undefined; uid = uids.acquire()) held.push(uid);
+    try {
+      let started = false;
+      const { outcome } = await run('bash', 'echo never\n', {}, () => (started = true));
+      expect(outcome.verdict).toBe('failed');
+      expect(outcome.reason).toBe(
+        `no free sandbox uid: all 50 of ${uids.base}-${uids.last} are held by runs or retired`,
+      );
+      expect(started).toBe(false);
+    } finally {
+      for (const uid of held) uids.release(uid);
+    }
+    const { outcome } = await run('bash', 'echo again\n');
+    expect(outcome.verdict).toBe('completed');
+  });
+});
+
+// A second executor forced onto the fallback (prlimit only, as where no cgroup is writable).
+describe('local executor without cgroups', () => {
+  const logger = pino({ level: 'warn' });
+  const pool = testUidPool(1);
+  let fallbackRoot: string;
+  let fallback: LocalExecutor;
+
+  beforeAll(async () => {
+    fallbackRoot = mkdtempSync(join(tmpdir(), 'local-executor-nocg-'));
+    chmodSync(fallbackRoot, 0o755);
+    fallback = new LocalExecutor({ logger, stateRoot: fallbackRoot, cgroups: 'off', uidPool: pool });
+    await fallback.start();
+  }, 300_000);
+
+  afterAll(async () => {
+    await fallback?.stop();
+    if (fallbackRoot) rmSync(fallbackRoot, { recursive: true, force: true });
+  });
+
+  it('when started with cgroups off, then limits are prlimit-only and RLIMIT_NPROC is per run', () => {
+    expect(fallback.enforcement()).toMatchObject({
+      memory: 'prlimit RLIMIT_AS',
+      pids: 'prlimit RLIMIT_NPROC (per uid: one uid per run)',
+    });
+  });
+
+  it('when the script fills /dev/shm, then it stops at the disk cap (ENOSPC) here too', async () => {
+    const { outcome, out } = await runScript(fallback, 'python', DEV_SHM_FILL, {
+      limits: { maxFileBytes: 8 * MiB },
+    });
+    expect(outcome).toMatchObject({ verdict: 'completed', exitCode: 0 });
+    expect(out).toBe('shm stopped at file 2: ENOSPC\n/dev/x: EROFS\n/dev/null: writable\n');
+  });
+
+  it('when a run leaves a background child, then its uid is released only once no process of it is alive', async () => {
+    const released: { uid: number; alive: number[] }[] = [];
+    const original = pool.release.bind(pool);
+    const release = vi.spyOn(pool, 'release').mockImplementation((uid) => {
+      released.push({ uid, alive: liveProcessesOf(uid) });
+      original(uid);
+    });
+    let runUid = 0;
+    try {
+      const { outcome } = await runScript(
+        fallback,
+        'bash',
+        'sleep 30 >/dev/null 2>&1 &\necho left\n',
+        {},
+        (pid) => {
+          runUid = hostUids(pid!)[0]!;
+        },
+      );
+      expect(outcome).toMatchObject({ verdict: 'completed', exitCode: 0 });
+    } finally {
+      release.mockRestore();
+    }
+    expect(released).toEqual([{ uid: runUid, alive: [] }]);
   });
 });
 

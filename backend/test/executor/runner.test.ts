@@ -102,6 +102,11 @@ interface RunOptions {
   stdin?: string;
   limits?: Partial<RunnerLimits>;
   onEvent?: (event: RunnerLogEvent, runner: { kill(signal: NodeJS.Signals): void }) => void;
+  /**
+   * Start the runner as PID 1 of a new pid namespace with its own /proc (util-linux unshare), as
+   * it runs in an executor container: the container is then everything it sees.
+   */
+  asContainerInit?: boolean;
 }
 
 async function run(program: string[], options: RunOptions = {}): Promise<Run> {
@@ -125,7 +130,8 @@ async function run(program: string[], options: RunOptions = {}): Promise<Run> {
     args: [],
   });
   const started = Date.now();
-  const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+  const command = options.asContainerInit ? ['unshare', '--pid', '--fork', '--mount-proc', ...argv] : argv;
+  const child = spawn(command[0]!, command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   const parser = new RunnerLogParser();
   const events: RunnerLogEvent[] = [];
   const at: number[] = [];
@@ -282,6 +288,16 @@ describe('executor runner', () => {
     expect(r.stdout.toString()).toBe('before\n');
   });
 
+  it('when the program exits 152 (what a shell reports for SIGXCPU), then the verdict is completed with exit 152', async () => {
+    const r = await run(['python3', '-c', 'import sys; sys.exit(152)']);
+    expect(r.record).toMatchObject({ verdict: 'completed', exit_code: 152, signal: null, reason: null });
+  });
+
+  it('when the program sends itself SIGXCPU well below the CPU limit, then the verdict is completed with the signal', async () => {
+    const r = await run(['python3', '-c', 'import os, signal; os.kill(os.getpid(), signal.SIGXCPU)']);
+    expect(r.record).toMatchObject({ verdict: 'completed', exit_code: null, signal: 'SIGXCPU' });
+  });
+
   it('when the program writes every byte value, then the bytes round-trip exactly, in chunks of at most 8 KiB', async () => {
     const script =
       'import sys\nsys.stdout.buffer.write(bytes(range(256)) * 200)\nsys.stderr.buffer.write(bytes(range(255, -1, -1)))\n';
@@ -317,6 +333,17 @@ describe('executor runner', () => {
     expect(r.record.verdict).toBe('cpu_limit');
     expect(r.record.cpu_seconds).toBeGreaterThanOrEqual(1.5);
     expect(r.record.cpu_seconds).toBeLessThan(3);
+  });
+
+  it('when, as the container init, a setsid child burns CPU while the program sleeps, then the whole container counts and the verdict is cpu_limit', async () => {
+    const burner = 'setsid python3 -c "while True: pass" & sleep 30';
+    const r = await run(['bash', '-c', burner], {
+      limits: { cpuSeconds: 1, wallSeconds: 20 },
+      asContainerInit: true,
+    });
+    expect(r.record).toMatchObject({ verdict: 'cpu_limit' });
+    expect(r.record.cpu_seconds).toBeGreaterThanOrEqual(1);
+    expect(r.elapsedMs).toBeLessThan(10_000);
   });
 
   it('when a 0.3 s busy loop runs, then cpu_seconds reports it precisely', async () => {

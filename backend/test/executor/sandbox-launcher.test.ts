@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +15,7 @@ import {
 } from '../../src/executor/local/sandbox-launcher.js';
 import { isRunning, procStat } from '../processes/proc-stat.js';
 import { eventually } from '../test-logger.js';
-import { runScript } from './fixtures/local-runs.js';
+import { runScript, testUidPool } from './fixtures/local-runs.js';
 
 // The launcher process with real programs (sh, sleep, head, cat), no sandbox; the last block runs
 // the local executor (bubblewrap, cgroups) on top of it. None of the Kafka/Mongo/Redis servers.
@@ -109,6 +111,31 @@ describe('sandbox launcher: forwarding', () => {
     expect(first('stderr')).toBeGreaterThan(0);
     expect(run.status).toBe('{"child-pid": 1}');
     expect(await run.pid).toBeGreaterThan(1);
+  });
+
+  it('when a seccomp file and args data are given, then they arrive as fds 4 and 5 through exec and each run reads the file from its start', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'launcher-fds-'));
+    try {
+      const file = join(dir, 'filter.bpf');
+      writeFileSync(file, 'filter bytes\n', { mode: 0o600 });
+      const launch = () =>
+        launcher.launch({
+          file: '/bin/sh',
+          // exec: the fds must survive an exec, as through prlimit and setpriv into bwrap.
+          args: ['-c', "exec /bin/sh -c \"cat <&4; cat <&5 | tr '\\0' '|'\""],
+          stdin: '',
+          seccompFile: file,
+          argsData: '--seccomp\x004\0--args\0',
+        });
+      const runs = [collect(launch()), collect(launch())];
+      for (const run of runs) {
+        expect(await run.exit).toEqual({ code: 0, signal: null });
+        await run.closed;
+        expect(run.stream('stdout').toString()).toBe('filter bytes\n--seccomp|4|--args|');
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('when a process writes megabytes of random bytes, then every byte arrives in order', async () => {
@@ -244,7 +271,7 @@ describe('sandbox launcher: killing and losing it', () => {
 // would fail that file's concurrent runs. The tests of this file run one at a time.
 describe('local executor on the launcher', () => {
   const executorLauncher = new SandboxLauncher({ logger });
-  const executor = new LocalExecutor({ logger, launcher: executorLauncher });
+  const executor = new LocalExecutor({ logger, launcher: executorLauncher, uidPool: testUidPool(1) });
 
   beforeAll(async () => {
     await executor.start();

@@ -4,9 +4,11 @@ import { readFile } from 'node:fs/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { kubeApis, messageOf, statusOf, type KubeApis } from '../../src/executor/kubernetes/kube-client.js';
 import {
+  denyAllPolicy,
   hardenExecutorNamespace,
   PSA_LABELS,
   DENY_ALL_POLICY_NAME,
+  verifyExecutorNamespace,
 } from '../../src/executor/kubernetes/namespace-guard.js';
 import { podSpecConfigOf } from '../../src/executor/kubernetes/kubernetes-settings.js';
 import { buildExecutorObjects, withOwner } from '../../src/executor/kubernetes/pod-spec.js';
@@ -29,6 +31,7 @@ import { DEPLOY_DIR } from './k8s-world.js';
 let namespace = '';
 let worker: KubeApis;
 let monitor: KubeApis;
+let setup: KubeApis;
 const admin = adminKubeConfig().makeApiClient(CoreV1Api);
 const logger = testLogger();
 
@@ -76,32 +79,38 @@ beforeAll(async () => {
   );
   worker = kubeApis(kubeConfigForToken(await serviceAccountToken(namespace, 'integr8scode-k8s-worker')));
   monitor = kubeApis(kubeConfigForToken(await serviceAccountToken(namespace, 'integr8scode-pod-monitor')));
+  setup = kubeApis(kubeConfigForToken(await serviceAccountToken(namespace, 'integr8scode-executor-setup')));
 }, 60_000);
 
-describe('namespace hardening by the worker', () => {
-  it('labels the namespace restricted and restores a tampered deny-all policy, as the worker ServiceAccount', async () => {
-    // Someone weakened both.
-    const ns = await admin.readNamespace({ name: namespace });
-    await admin.replaceNamespace({
-      name: namespace,
-      body: {
-        ...ns,
-        metadata: { ...ns.metadata, labels: { 'pod-security.kubernetes.io/enforce': 'privileged' } },
-      },
-    });
-    const policy = await worker.networking.readNamespacedNetworkPolicy({
-      name: DENY_ALL_POLICY_NAME,
-      namespace,
-    });
-    await adminKubeConfig()
-      .makeApiClient((await import('@kubernetes/client-node')).NetworkingV1Api)
-      .replaceNamespacedNetworkPolicy({
-        name: DENY_ALL_POLICY_NAME,
-        namespace,
-        body: { ...policy, spec: { ...policy.spec!, policyTypes: ['Ingress'] } },
-      });
+/** Someone with cluster rights weakened both the Pod Security label and the deny-all policy. */
+async function weakenNamespace(): Promise<void> {
+  const ns = await admin.readNamespace({ name: namespace });
+  await admin.replaceNamespace({
+    name: namespace,
+    body: {
+      ...ns,
+      metadata: { ...ns.metadata, labels: { 'pod-security.kubernetes.io/enforce': 'privileged' } },
+    },
+  });
+  const networking = adminKubeConfig().makeApiClient(
+    (await import('@kubernetes/client-node')).NetworkingV1Api,
+  );
+  const policy = await networking.readNamespacedNetworkPolicy({ name: DENY_ALL_POLICY_NAME, namespace });
+  await networking.replaceNamespacedNetworkPolicy({
+    name: DENY_ALL_POLICY_NAME,
+    namespace,
+    body: { ...policy, spec: { ...policy.spec!, policyTypes: ['Ingress'] } },
+  });
+}
 
-    await hardenExecutorNamespace(worker, namespace, logger);
+describe('namespace hardening: an install-time step; the worker only checks', () => {
+  it('labels the namespace restricted and restores a tampered deny-all policy, as the setup ServiceAccount; the worker then accepts the namespace', async () => {
+    await weakenNamespace();
+    await expect(verifyExecutorNamespace(worker, namespace)).rejects.toThrow(
+      /lacks the Pod Security labels pod-security\.kubernetes\.io\/enforce=restricted.*npm run executor-setup/,
+    );
+
+    await hardenExecutorNamespace(setup, namespace, logger);
     const labels = (await admin.readNamespace({ name: namespace })).metadata?.labels ?? {};
     expect(labels).toMatchObject(PSA_LABELS);
     const restored = await worker.networking.readNamespacedNetworkPolicy({
@@ -109,16 +118,42 @@ describe('namespace hardening by the worker', () => {
       namespace,
     });
     expect([...(restored.spec?.policyTypes ?? [])].sort()).toEqual(['Egress', 'Ingress']);
+    await expect(verifyExecutorNamespace(worker, namespace)).resolves.toBeUndefined();
+  });
+
+  it('the worker refuses a namespace whose deny-all policy was changed, and cannot restore it itself', async () => {
+    await weakenNamespace();
+    await hardenExecutorNamespace(setup, namespace, logger);
+    const networking = adminKubeConfig().makeApiClient(
+      (await import('@kubernetes/client-node')).NetworkingV1Api,
+    );
+    const policy = await networking.readNamespacedNetworkPolicy({ name: DENY_ALL_POLICY_NAME, namespace });
+    await networking.replaceNamespacedNetworkPolicy({
+      name: DENY_ALL_POLICY_NAME,
+      namespace,
+      body: { ...policy, spec: { ...policy.spec!, egress: [{}] } },
+    });
+    await expect(verifyExecutorNamespace(worker, namespace)).rejects.toThrow(
+      `NetworkPolicy ${DENY_ALL_POLICY_NAME} in "${namespace}" was changed`,
+    );
+    await expect(hardenExecutorNamespace(worker, namespace, logger)).rejects.toThrow(
+      /cannot ensure the deny-all NetworkPolicy/,
+    );
+    await hardenExecutorNamespace(setup, namespace, logger);
+    await expect(verifyExecutorNamespace(worker, namespace)).resolves.toBeUndefined();
   });
 
   it('refuses the default namespace with a message that says what to do', async () => {
-    await expect(hardenExecutorNamespace(worker, 'default', logger)).rejects.toThrow(
+    await expect(hardenExecutorNamespace(setup, 'default', logger)).rejects.toThrow(
       /K8S_NAMESPACE = "default" is refused: executor pods need a namespace of their own/,
+    );
+    await expect(verifyExecutorNamespace(worker, 'default')).rejects.toThrow(
+      /K8S_NAMESPACE = "default" is refused/,
     );
   });
 
   it('says when the namespace does not exist', async () => {
-    await expect(hardenExecutorNamespace(worker, `missing-${uniqueSuffix()}`, logger)).rejects.toThrow(
+    await expect(hardenExecutorNamespace(setup, `missing-${uniqueSuffix()}`, logger)).rejects.toThrow(
       /cannot read namespace|does not exist/,
     );
   });
@@ -228,6 +263,50 @@ describe('RBAC: the shipped Roles grant what the code calls and nothing more', (
     [
       'worker deletes a ConfigMap',
       () => worker.core.deleteNamespacedConfigMap({ name: 'anything', namespace }),
+    ],
+    [
+      'worker changes the namespace (could drop the restricted label)',
+      async () => {
+        const ns = await worker.core.readNamespace({ name: namespace });
+        return worker.core.replaceNamespace({
+          name: namespace,
+          body: {
+            ...ns,
+            metadata: { ...ns.metadata, labels: { 'pod-security.kubernetes.io/enforce': 'privileged' } },
+          },
+        });
+      },
+    ],
+    [
+      'worker replaces the NetworkPolicy',
+      async () => {
+        const policy = await worker.networking.readNamespacedNetworkPolicy({
+          name: DENY_ALL_POLICY_NAME,
+          namespace,
+        });
+        return worker.networking.replaceNamespacedNetworkPolicy({
+          name: DENY_ALL_POLICY_NAME,
+          namespace,
+          body: { ...policy, spec: { ...policy.spec!, policyTypes: ['Ingress'] } },
+        });
+      },
+    ],
+    [
+      'worker deletes the NetworkPolicy',
+      () => worker.networking.deleteNamespacedNetworkPolicy({ name: DENY_ALL_POLICY_NAME, namespace }),
+    ],
+    [
+      'worker creates a NetworkPolicy (e.g. an allow-all)',
+      () =>
+        worker.networking.createNamespacedNetworkPolicy({
+          namespace,
+          body: { ...denyAllPolicy(namespace), metadata: { name: `allow-${uniqueSuffix()}`, namespace } },
+        }),
+    ],
+    ['setup account reads pods', () => setup.core.listNamespacedPod({ namespace })],
+    [
+      'setup account creates a pod',
+      () => setup.core.createNamespacedPod({ namespace, body: executorPod().pod }),
     ],
     ['monitor creates a pod', () => monitor.core.createNamespacedPod({ namespace, body: executorPod().pod })],
     ['monitor reads ConfigMaps (scripts)', () => monitor.core.listNamespacedConfigMap({ namespace })],

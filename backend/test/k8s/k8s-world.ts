@@ -1,3 +1,4 @@
+import { hardenExecutorNamespace } from '../../src/executor/kubernetes/namespace-guard.js';
 import { join } from 'node:path';
 import { CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import type { Kafka } from 'kafkajs';
@@ -88,6 +89,12 @@ export class K8sWorld {
     );
     this.monitorApis = kubeApis(
       kubeConfigForToken(await serviceAccountToken(this.namespace, 'integr8scode-pod-monitor')),
+    );
+    // The install-time step, as its own account: the worker only checks the namespace at start.
+    await hardenExecutorNamespace(
+      kubeApis(kubeConfigForToken(await serviceAccountToken(this.namespace, 'integr8scode-executor-setup'))),
+      this.namespace,
+      this.logger,
     );
 
     this.kafka = createKafka(this.settings, this.logger);

@@ -8,7 +8,7 @@ import { DEPLOY_DIR } from './k8s-world.js';
 // The real entry files with EXECUTOR_BACKEND = kubernetes against the test cluster (admin
 // kubeconfig; the ServiceAccount permissions are proven in executor-admission.test.ts).
 describe('kubernetes backend processes', () => {
-  it('the k8s worker hardens its namespace and starts; the pod monitor lists and starts; both stop on SIGTERM', async () => {
+  it('the k8s worker refuses an unhardened namespace; executor-setup hardens it; then the worker starts, the pod monitor lists and starts, and both stop on SIGTERM', async () => {
     const namespace = await uniqueNamespace('proc', { restricted: false });
     await applyManifests(join(DEPLOY_DIR, 'networkpolicy.yaml'), { namespace });
     const env = {
@@ -17,6 +17,19 @@ describe('kubernetes backend processes', () => {
       INTEGR8SCODE_K8S_NAMESPACE: namespace,
       INTEGR8SCODE_KAFKA_TOPIC_PREFIX: `kp-${uniqueSuffix()}.`,
     };
+    const refused = spawnEntry('k8s-worker.ts', ['--config', 'config.test.toml'], env);
+    await refused.waitForLog(
+      (e) =>
+        e.msg === 'component failed to start' &&
+        /lacks the Pod Security labels/.test(String((e.err as { message?: string } | undefined)?.message)),
+      60_000,
+    );
+    expect((await refused.exited).code).not.toBe(0);
+
+    const setup = spawnEntry('executor-setup.ts', ['--config', 'config.test.toml'], env);
+    await setup.waitForLog((e) => e.msg === 'executor namespace hardened', 60_000);
+    expect(await setup.exited).toEqual({ code: 0, signal: null });
+
     const worker = spawnEntry('k8s-worker.ts', ['--config', 'config.test.toml'], env);
     const monitor = spawnEntry('pod-monitor.ts', ['--config', 'config.test.toml'], env);
     const advert = await worker.waitForLog((e) => e.msg === 'executor advertised', 60_000);

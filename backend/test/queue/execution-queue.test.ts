@@ -143,4 +143,71 @@ describe('ExecutionQueue against redis-server', () => {
     expect(await q.claim(5, 60_000)).toBe('never-claimed');
     expect(await q.claim(5, 60_000)).toBeNull();
   });
+
+  describe('with a per-user cap of 2', () => {
+    const capped = (): ExecutionQueue => new ExecutionQueue(redis.commands, `it:${uniqueSuffix()}`, 2);
+
+    it('when one user has more queued than their cap, then another user queued after them is claimed before their third', async () => {
+      const q = capped();
+      for (const [i, id] of ['a1', 'a2', 'a3'].entries()) await q.enqueue(id, 'normal', i, 'alice');
+      await q.enqueue('b1', 'normal', 10, 'bob');
+      const order = [];
+      for (let i = 0; i < 4; i++) order.push(await q.claim(10, 60_000));
+      expect(order).toEqual(['a1', 'a2', 'b1', null]);
+      expect(await q.isQueued('a3')).toBe(true);
+
+      await q.release('a1');
+      expect(await q.claim(10, 60_000)).toBe('a3');
+      expect(await q.claim(10, 60_000)).toBeNull();
+    });
+
+    it('when a user at their cap submits while slots are free, then it is queued, not claimed', async () => {
+      const q = capped();
+      expect(await q.enqueueOrClaim('a1', 'normal', 10, 60_000, 1, 'alice')).toBe('claimed');
+      expect(await q.enqueueOrClaim('a2', 'normal', 10, 60_000, 2, 'alice')).toBe('claimed');
+      expect(await q.enqueueOrClaim('a3', 'critical', 10, 60_000, 3, 'alice')).toBe('queued');
+      expect(await q.enqueueOrClaim('b1', 'low', 10, 60_000, 4, 'bob')).toBe('queued');
+      // The critical entry of the capped user does not hold back bob's low one.
+      expect(await q.claim(10, 60_000)).toBe('b1');
+    });
+
+    it('when a slot is given back by requeue or lease repair, then the user may claim again, and counts never go below zero', async () => {
+      const q = capped();
+      expect(await q.enqueueOrClaim('a1', 'normal', 10, 60_000, 1, 'alice')).toBe('claimed');
+      expect(await q.enqueueOrClaim('a2', 'normal', 10, 60_000, 2, 'alice')).toBe('claimed');
+      await q.requeue('a2', 'normal', 3);
+      expect(await q.claim(10, 60_000)).toBe('a2');
+      await q.release('a1');
+      await q.release('a1');
+      await q.release('a2');
+      for (const id of ['a3', 'a4', 'a5']) await q.enqueue(id, 'normal', 4, 'alice');
+      expect([await q.claim(10, 60_000), await q.claim(10, 60_000), await q.claim(10, 60_000)]).toEqual([
+        'a3',
+        'a4',
+        null,
+      ]);
+    });
+
+    it("when an admin raises one user's cap, then that user may hold more slots; clearing it restores the default", async () => {
+      const q = capped();
+      await q.setUserCap('alice', 3);
+      expect(await q.userCap('alice')).toBe(3);
+      for (const [i, id] of ['a1', 'a2', 'a3', 'a4'].entries()) await q.enqueue(id, 'normal', i, 'alice');
+      const order = [];
+      for (let i = 0; i < 4; i++) order.push(await q.claim(10, 60_000));
+      expect(order).toEqual(['a1', 'a2', 'a3', null]);
+      await q.setUserCap('alice', null);
+      expect(await q.userCap('alice')).toBeNull();
+      await q.release('a1');
+      // Two still held, the default cap is 2 again: a4 waits.
+      expect(await q.claim(10, 60_000)).toBeNull();
+    });
+
+    it('when the global cap is reached, then a user under their own cap still waits', async () => {
+      const q = capped();
+      expect(await q.enqueueOrClaim('a1', 'normal', 1, 60_000, 1, 'alice')).toBe('claimed');
+      expect(await q.enqueueOrClaim('b1', 'normal', 1, 60_000, 2, 'bob')).toBe('queued');
+      expect(await q.claim(1, 60_000)).toBeNull();
+    });
+  });
 });

@@ -75,6 +75,20 @@ describe('rate limits behind a trusted proxy (TRUSTED_PROXIES=127.0.0.1)', () =>
     expect(await statuses(6, () => probe(base, first))).toEqual([404, 404, 404, 404, 404, 429]);
     expect(await statuses(6, () => probe(base, second))).toEqual([404, 404, 404, 404, 404, 429]);
   });
+
+  it('when a client calls paths outside /api/v1 beyond the limit, then they are limited by its IP too', async () => {
+    const client = { 'x-forwarded-for': '198.51.100.3' };
+    const outside = base.replace(/\/api\/v1$/, '');
+    let i = 0;
+    const codes = await statuses(6, () =>
+      fetch(`${outside}/unknown-${i++}`, { method: 'POST', headers: client }),
+    );
+    expect(codes).toEqual([404, 404, 404, 404, 404, 429]);
+    // Another client is unaffected.
+    expect(
+      (await fetch(`${outside}/unknown`, { headers: { 'x-forwarded-for': '198.51.100.4' } })).status,
+    ).toBe(404);
+  });
 });
 
 describe('two API processes sharing one Redis', () => {

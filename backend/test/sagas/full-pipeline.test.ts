@@ -43,6 +43,7 @@ describe('the execution pipeline with the real worker', () => {
       backend: executor,
       backendName: 'local',
       executions: world.executions,
+      outbox: world.runOutbox,
       settings: world.settings,
       logger: world.logger,
       instanceId: `it-${world.suffix}`,

@@ -10,6 +10,7 @@ import {
 } from '../../src/events/definitions.js';
 import type { Execution } from '../../src/executions/execution.js';
 import { ExecutionRepository } from '../../src/executions/execution-repository.js';
+import { RunOutboxRepository } from '../../src/executions/run-outbox-repository.js';
 import { createKafka } from '../../src/platform/kafka/client.js';
 import { ConsumerRunner } from '../../src/platform/kafka/consumer-runner.js';
 import { outcome } from '../../src/platform/kafka/handler.js';
@@ -161,6 +162,7 @@ export class PipelineWorld {
   readonly redis: RedisConnections;
   readonly executions: ExecutionRepository;
   readonly sagas: SagaRepository;
+  readonly runOutbox: RunOutboxRepository;
   readonly producer: EventProducer<PlatformEventDefinitions>;
   /** Publishes as the API (and the worker double) would. */
   readonly events: ExecutionEvents;
@@ -200,6 +202,7 @@ export class PipelineWorld {
     });
     this.executions = new ExecutionRepository(this.mongo);
     this.sagas = new SagaRepository(this.mongo);
+    this.runOutbox = new RunOutboxRepository(this.mongo);
     this.producer = new EventProducer({ kafka: this.kafka, catalog: this.catalog, logger: this.logger });
     this.events = new ExecutionEvents(this.producer, this.catalog, {
       serviceName: 'it',
@@ -246,6 +249,7 @@ export class PipelineWorld {
         redis: this.redis,
         executions: this.executions,
         sagas: this.sagas,
+        outbox: this.runOutbox,
         settings: this.settings,
         logger: this.logger,
         queueKeyPrefix: this.queuePrefix,

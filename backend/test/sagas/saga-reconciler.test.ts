@@ -40,6 +40,31 @@ describe('the saga reconciler', () => {
     expect((await w.queue.stats()).active).toBe(0);
   });
 
+  it('when a lease runs out while the run’s result waits in the run outbox, then the execution is not failed as lost until the outbox lets go of it', async () => {
+    const { w, holder, reconciler } = await withHolder();
+    // A worker finished the run while Kafka was away and kept its result in the outbox.
+    const entryId = `${holder.id}/terminal`;
+    await w.runOutbox.park({ id: entryId, executionId: holder.id, events: [] }, 1 << 20);
+    const afterLease = () => new Date(Date.now() + 3_600_000);
+
+    expect(await reconciler.reconcile(afterLease())).toMatchObject({
+      leasesExpired: 0,
+      leasesAwaitingOutbox: 1,
+    });
+    // Sent, but kept for a grace: still waiting for the result processor.
+    await w.runOutbox.markSent(entryId, new Date());
+    expect(await reconciler.reconcile(afterLease())).toMatchObject({ leasesExpired: 0 });
+    expect((await w.executions.findById(holder.id))?.status).toBe('running');
+
+    // Pruned and still no result: now it is lost.
+    await w.runOutbox.pruneSentBefore(new Date(Date.now() + 1_000));
+    expect(await reconciler.reconcile(afterLease())).toMatchObject({
+      leasesExpired: 1,
+      leasesAwaitingOutbox: 0,
+    });
+    expect((await w.waitForStatus(holder.id, 'failed')).outcome?.reason).toMatch(/executor lost/);
+  });
+
   it('when Redis lost a queued execution, then it is queued again and runs', async () => {
     const { w, holder, reconciler } = await withHolder();
     const victim = await w.submit();
@@ -95,5 +120,23 @@ describe('the saga reconciler', () => {
     expect(w.seen('create_pod_command', victim.id)).toHaveLength(1);
     const saga = await w.sagas.findById(victim.id);
     expect(saga?.steps.map((s) => s.name)).toContain('requeued_by_reconciler');
+  });
+
+  it('when the broker refuses an unpublished request (encoded over its message size), then that execution fails with the reason and a later unpublished request is still published and runs', async () => {
+    world = await new PipelineWorld({ INTEGR8SCODE_RECONCILE_INTERVAL_SECONDS: '600' }).start();
+    const w = world;
+    const reconciler = w.orchestrator?.reconciler;
+    if (reconciler === undefined) throw new Error('no orchestrator');
+    // Within the script byte limit, but JSON writes each control character as \u0001: ~1.5 MB.
+    const oversize = await w.submit({ publish: false, script: '\u0001'.repeat(262_000) });
+    const next = await w.submit({ publish: false });
+
+    const report = await reconciler.reconcile(new Date(Date.now() + 10_000));
+    expect(report.republished).toBe(2);
+    const failed = await w.waitForStatus(oversize.id, 'failed');
+    expect(failed.outcome?.reason).toMatch(/^request could not be published: the broker refused the record/);
+    await w.waitForStatus(next.id, 'completed');
+    expect((await reconciler.reconcile(new Date(Date.now() + 10_000))).republished).toBe(0);
+    expect(w.seen('create_pod_command', oversize.id)).toHaveLength(0);
   });
 });

@@ -31,13 +31,13 @@ describe('ExecutionEventLog against redis-server', () => {
 
   it('when events arrive in order, then they are read back in order, each once', async () => {
     const id = `e-${uniqueSuffix()}`;
-    await log.append({ executionId: id, eventId: 'a', kind: 'status', data: 'running' });
+    await log.append({ executionId: id, eventId: 'a', kind: 'status', data: { status: 'running' } });
     await log.append({ executionId: id, eventId: 'b', kind: 'output', data: 'hi' });
     expect(await log.append({ executionId: id, eventId: 'b', kind: 'output', data: 'hi' })).toBe(false);
     await log.append({ executionId: id, eventId: 'c', kind: 'terminal', data: 'done', outputChunks: 1 });
     await log.append({ executionId: id, eventId: 'd', kind: 'result', data: 'stored' });
     expect(await kinds(id)).toEqual([
-      'status:"running"',
+      'status:{"status":"running"}',
       'output:"hi"',
       'terminal:"done"',
       'result:"stored"',
@@ -52,6 +52,51 @@ describe('ExecutionEventLog against redis-server', () => {
     expect(await kinds(id)).toEqual(['output:1']);
     await log.append({ executionId: id, eventId: 'o2', kind: 'output', data: 2 });
     expect(await kinds(id)).toEqual(['output:1', 'output:2', 'terminal:"done"', 'result:"stored"']);
+  });
+
+  const step = (id: string, eventId: string, status: string) =>
+    log.append({ executionId: id, eventId, kind: 'status', data: { status } });
+
+  it('when scheduled overtakes queued, then scheduled is held and the log reads queued, scheduled', async () => {
+    const id = `e-${uniqueSuffix()}`;
+    expect(await step(id, 's', 'scheduled')).toBe(true);
+    expect(await kinds(id)).toEqual([]);
+    await step(id, 'q', 'queued');
+    await step(id, 'r', 'running');
+    expect(await kinds(id)).toEqual([
+      'status:{"status":"queued"}',
+      'status:{"status":"scheduled"}',
+      'status:{"status":"running"}',
+    ]);
+  });
+
+  it('when output arrives while an earlier step is still missing, then the held steps go out first, in order, and the missing one is dropped when it comes', async () => {
+    const id = `e-${uniqueSuffix()}`;
+    await step(id, 'r', 'running');
+    await step(id, 's', 'scheduled');
+    await log.append({ executionId: id, eventId: 'o', kind: 'output', data: 'x' });
+    await step(id, 'q', 'queued');
+    expect(await kinds(id)).toEqual([
+      'status:{"status":"scheduled"}',
+      'status:{"status":"running"}',
+      'output:"x"',
+    ]);
+  });
+
+  it('when a step arrives after the verdict or repeats one already written, then it is dropped', async () => {
+    const id = `e-${uniqueSuffix()}`;
+    await step(id, 'q', 'queued');
+    await step(id, 'q2', 'queued');
+    await log.append({ executionId: id, eventId: 't', kind: 'terminal', data: 'done', outputChunks: 0 });
+    await step(id, 'r', 'running');
+    expect(await kinds(id)).toEqual(['status:{"status":"queued"}', 'terminal:"done"']);
+  });
+
+  it('when the verdict arrives with steps held, then they go out before it', async () => {
+    const id = `e-${uniqueSuffix()}`;
+    await step(id, 's', 'scheduled');
+    await log.append({ executionId: id, eventId: 't', kind: 'terminal', data: 'done', outputChunks: 0 });
+    expect(await kinds(id)).toEqual(['status:{"status":"scheduled"}', 'terminal:"done"']);
   });
 
   it('when a second verdict arrives, then only the first is kept', async () => {
@@ -92,7 +137,7 @@ describe('ExecutionEventLog against redis-server', () => {
     const got: { channel: string; message: string }[] = [];
     sub.on('message', (channel: string, message: string) => got.push({ channel, message }));
     await sub.subscribe(log.channel(id));
-    await log.append({ executionId: id, eventId: 's', kind: 'status', data: 'queued' });
+    await log.append({ executionId: id, eventId: 's', kind: 'status', data: { status: 'queued' } });
     // The terminal entry waits for its output chunk: no wake-up for it alone.
     await log.append({ executionId: id, eventId: 't', kind: 'terminal', data: 'done', outputChunks: 1 });
     await log.append({ executionId: id, eventId: 'o', kind: 'output', data: 'hi/"é"' });

@@ -2,8 +2,9 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Execution } from '../../src/executions/execution.js';
+import type { Execution, ExecutionStatus } from '../../src/executions/execution.js';
 import { redisFromSettings } from '../../src/platform/clients.js';
+import { createLogger } from '../../src/platform/logging/logger.js';
 import {
   ExecutionEventLog,
   parseNotification,
@@ -58,9 +59,18 @@ function parseFrames(text: string): Frame[] {
 
 describe('SSE execution stream against redis-server (log, hub, handler)', () => {
   const redis = redisFromSettings(testSettings(), testLogger());
+  const logged: string[] = [];
+  const streamLogger = createLogger({
+    service: 'test',
+    version: '0',
+    level: 'warn',
+    destination: { write: (line: string) => void logged.push(line) },
+  });
   const hub = new ExecutionStreamHub(redis, testLogger());
   let log: CountingLog;
   let server: Server;
+  /** The status Mongo would hold when a client connects (its first frame); queued unless set. */
+  const storedStatus = new Map<string, ExecutionStatus>();
   let base = '';
 
   beforeAll(async () => {
@@ -74,7 +84,7 @@ describe('SSE execution stream against redis-server (log, hub, handler)', () => 
         lang: 'python',
         langVersion: '3.11',
         script: 'print(1)',
-        status: 'running',
+        status: storedStatus.get(req.params.id) ?? 'queued',
       });
       const final: Execution = { ...execution, status: 'completed' };
       void streamExecution(res, {
@@ -85,6 +95,7 @@ describe('SSE execution stream against redis-server (log, hub, handler)', () => 
         lastEventId: req.header('last-event-id'),
         heartbeatMs: 60_000,
         renderResult: (e) => ({ status: e.status }),
+        logger: streamLogger,
       });
     });
     server = app.listen(0, '127.0.0.1');
@@ -118,9 +129,10 @@ describe('SSE execution stream against redis-server (log, hub, handler)', () => 
   it('when entries are appended while a client follows, then they go out in order from the wake-ups, without reading the stream again', async () => {
     const id = `e-${uniqueSuffix()}`;
     await append(id, { eventId: 'q', kind: 'status', data: { status: 'queued' } });
+    await append(id, { eventId: 's', kind: 'status', data: { status: 'scheduled' } });
     const readsBefore = log.reads;
     const client = open(id);
-    await eventually(() => (client.text().includes('"queued"') ? true : undefined), {
+    await eventually(() => (client.text().includes('"scheduled"') ? true : undefined), {
       what: 'the logged status',
     });
     for (let i = 0; i < 5; i++) await append(id, { eventId: `o${i}`, kind: 'output', data: { seq: i } });
@@ -146,6 +158,41 @@ describe('SSE execution stream against redis-server (log, hub, handler)', () => 
     expect(JSON.parse(frames.at(-1)!.data)).toEqual({ status: 'completed' });
     // One read when the client connected; every later entry came with its wake-up.
     expect(log.reads - readsBefore).toBe(1);
+  });
+
+  it('when the stored status is already past the logged steps, then the client sees no step back', async () => {
+    const id = `e-${uniqueSuffix()}`;
+    storedStatus.set(id, 'running');
+    await append(id, { eventId: 'q', kind: 'status', data: { status: 'queued' } });
+    await append(id, { eventId: 's', kind: 'status', data: { status: 'scheduled' } });
+    await append(id, { eventId: 'r', kind: 'status', data: { status: 'running' } });
+    await append(id, { eventId: 'o', kind: 'output', data: { seq: 0 } });
+    await append(id, { eventId: 't', kind: 'terminal', data: { verdict: 'completed' }, outputChunks: 1 });
+    await append(id, { eventId: 'x', kind: 'result', data: { verdict: 'completed' } });
+    const client = open(id);
+    await client.closed;
+
+    const frames = parseFrames(client.text());
+    expect(frames.map((f) => f.event)).toEqual(['status', 'output', 'terminal', 'result']);
+    expect(JSON.parse(frames[0]!.data)).toEqual({ execution_id: id, status: 'running' });
+  });
+
+  it('when reading the log fails mid-stream, then the error frame is generic and the Redis error text goes to the log only', async () => {
+    const id = `e-${uniqueSuffix()}`;
+    const redisText = `WRONGTYPE Operation against a key holding the wrong kind of value ${uniqueSuffix()}`;
+    log.beforeNextRead = () => Promise.reject(new Error(redisText));
+    const client = open(id);
+    await client.closed;
+
+    const frames = parseFrames(client.text());
+    expect(frames.map((f) => f.event)).toEqual(['status', 'error']);
+    expect(JSON.parse(frames[1]!.data)).toEqual({
+      detail: 'stream interrupted; reconnect with Last-Event-ID to resume',
+    });
+    expect(client.text()).not.toContain('WRONGTYPE');
+    const line = logged.find((l) => l.includes(redisText));
+    expect(line).toBeDefined();
+    expect(JSON.parse(line!)).toMatchObject({ msg: 'SSE stream interrupted', execution_id: id });
   });
 
   it('when a client resumes with Last-Event-ID while entries keep coming, then it gets each later entry exactly once', async () => {

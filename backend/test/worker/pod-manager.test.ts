@@ -29,8 +29,8 @@ afterEach(async () => {
   world = undefined;
 });
 
-async function startWorld(): Promise<WorkerWorld> {
-  world = new WorkerWorld(executor);
+async function startWorld(env: Record<string, string> = {}): Promise<WorkerWorld> {
+  world = new WorkerWorld(executor, env);
   await world.start();
   return world;
 }
@@ -110,6 +110,46 @@ describe('k8s worker with the local backend', () => {
         .join(''),
     ).toBe('line 0\nline 1\nline 2\nline 3\n');
     expect(all.at(-1)).toMatchObject({ stream: 'stderr' });
+  });
+
+  it('when a script alternates 1-byte writes to stdout and stderr for 20 KB, then at most two output events per 20 ms of its run are published and the result holds all of it', async () => {
+    const w = await startWorld();
+    // Unbuffered (-u) and flushed: every write is its own write(2), so the launcher reads bytes.
+    const script =
+      'import sys\nfor i in range(10_000):\n    sys.stdout.write("o"); sys.stdout.flush()\n    sys.stderr.write("e"); sys.stderr.flush()\n';
+    const execution = await w.createExecution('python', python, script);
+    await w.sendCreatePod(execution);
+    const result = resultOf(await w.recorder.terminalOf(execution.id));
+    expect(text(result.stdout_b64)).toBe('o'.repeat(10_000));
+    expect(text(result.stderr_b64)).toBe('e'.repeat(10_000));
+    await w.recorder.caughtUp();
+    const all = outputs(w.recorder.of(execution.id)).sort((a, b) => a.seq - b.seq);
+    expect(all).toHaveLength(result.output_chunks);
+    // LiveOutput's window is 20 ms: one chunk per stream per window, plus the last batch.
+    const wallMs = (result.resource_usage?.wall_seconds ?? 0) * 1000;
+    expect(all.length).toBeLessThanOrEqual(2 * Math.ceil(wallMs / 20) + 2);
+    expect(all.length).toBeLessThan(1000);
+    const streamed = (stream: string) =>
+      all
+        .filter((c) => c.stream === stream)
+        .map((c) => text(c.data_b64))
+        .join('');
+    expect(streamed('stdout')).toBe('o'.repeat(10_000));
+    expect(streamed('stderr')).toBe('e'.repeat(10_000));
+  });
+
+  it('when a run would publish more than EXECUTION_MAX_OUTPUT_EVENTS output events, then live output stops at the cap and the result holds all output', async () => {
+    const w = await startWorld({ INTEGR8SCODE_EXECUTION_MAX_OUTPUT_EVENTS: '3' });
+    const script = 'import time\nfor i in range(8):\n    print(i, flush=True)\n    time.sleep(0.05)\n';
+    const execution = await w.createExecution('python', python, script);
+    await w.sendCreatePod(execution);
+    const result = resultOf(await w.recorder.terminalOf(execution.id));
+    expect(text(result.stdout_b64)).toBe('0\n1\n2\n3\n4\n5\n6\n7\n');
+    expect(result.output_chunks).toBe(3);
+    await w.recorder.caughtUp();
+    const all = outputs(w.recorder.of(execution.id)).sort((a, b) => a.seq - b.seq);
+    expect(all.map((c) => c.seq)).toEqual([0, 1, 2]);
+    expect(all.map((c) => text(c.data_b64)).join('')).toBe('0\n1\n2\n');
   });
 
   it('when the script exits non-zero, then execution_completed carries that exit code', async () => {

@@ -7,6 +7,7 @@ import {
 } from '../../src/events/definitions.js';
 import type { Execution, ExecutionStatus } from '../../src/executions/execution.js';
 import { ExecutionRepository } from '../../src/executions/execution-repository.js';
+import { RunOutboxRepository } from '../../src/executions/run-outbox-repository.js';
 import { createPodCommandPayload, requestPayload } from '../../src/executions/execution-events.js';
 import { RuntimeDirectory } from '../../src/executions/runtime-directory.js';
 import type { LocalExecutor } from '../../src/executor/local/local-executor.js';
@@ -70,6 +71,7 @@ export class WorkerWorld {
   readonly catalog: PlatformEventCatalog;
   readonly mongo: MongoConnection;
   readonly executions: ExecutionRepository;
+  readonly runOutbox: RunOutboxRepository;
   readonly redis: RedisConnections;
   readonly directory: RuntimeDirectory;
   readonly recorder: EventRecorder;
@@ -80,11 +82,16 @@ export class WorkerWorld {
   private readonly suffix = uniqueSuffix();
   private rawAdmin: Admin | undefined;
 
-  constructor(private readonly executor: LocalExecutor) {
+  /** `env`: further INTEGR8SCODE_* overrides of this world's settings. */
+  constructor(
+    private readonly executor: LocalExecutor,
+    env: Record<string, string> = {},
+  ) {
     this.settings = testSettings({
       INTEGR8SCODE_KAFKA_TOPIC_PREFIX: `w-${this.suffix}.`,
       INTEGR8SCODE_KAFKA_CONSUMER_GROUP_ID: `worker-${this.suffix}`,
       INTEGR8SCODE_MAX_CONCURRENT_EXECUTIONS: '2',
+      ...env,
     });
     this.kafka = createKafka(this.settings, this.logger);
     this.catalog = createPlatformCatalog(this.settings.KAFKA_TOPIC_PREFIX);
@@ -94,6 +101,7 @@ export class WorkerWorld {
       logger: this.logger,
     });
     this.executions = new ExecutionRepository(this.mongo);
+    this.runOutbox = new RunOutboxRepository(this.mongo);
     this.redis = new RedisConnections({
       host: this.settings.REDIS_HOST,
       port: this.settings.REDIS_PORT,
@@ -152,6 +160,7 @@ export class WorkerWorld {
       backend: this.executor,
       backendName: 'local',
       executions: this.executions,
+      outbox: this.runOutbox,
       settings: this.settings,
       logger: this.logger,
       instanceId: `test-${this.suffix}`,

@@ -45,10 +45,53 @@ export function assertNamespaceAllowed(namespace: string): void {
   }
 }
 
+/** What an operator runs to harden the namespace: the install-time step with its own account. */
+export const SETUP_HINT =
+  'run the executor namespace setup as its own account (`npm run executor-setup`, ServiceAccount integr8scode-executor-setup in deploy/executor/rbac.yaml)';
+
 /**
- * Makes the executor namespace safe before any pod is launched: Pod Security Admission labels
- * `restricted` and the deny-all NetworkPolicy. Idempotent; throws with what to fix when the
- * namespace is missing or the worker may not change it (the shipped RBAC grants exactly this).
+ * Refuses to launch into a namespace that is not hardened, reading only: the running worker may
+ * not change the namespace or its policies (a stolen worker token could otherwise drop the
+ * `restricted` label and create a privileged pod), so hardening is the install-time step below.
+ */
+export async function verifyExecutorNamespace(apis: KubeApis, namespace: string): Promise<void> {
+  assertNamespaceAllowed(namespace);
+  let labels: Record<string, string>;
+  try {
+    labels = (await apis.core.readNamespace({ name: namespace })).metadata?.labels ?? {};
+  } catch (err) {
+    if (statusOf(err) === 404) {
+      throw new Error(`namespace "${namespace}" does not exist; apply deploy/executor/namespace.yaml first`);
+    }
+    throw new Error(`cannot read namespace "${namespace}": ${messageOf(err)}`);
+  }
+  const missing = Object.entries(PSA_LABELS)
+    .filter(([key, value]) => labels[key] !== value)
+    .map(([key, value]) => `${key}=${value}`);
+  if (missing.length > 0) {
+    throw new Error(
+      `namespace "${namespace}" lacks the Pod Security labels ${missing.join(', ')}; ${SETUP_HINT}`,
+    );
+  }
+  let current: V1NetworkPolicy;
+  try {
+    current = await apis.networking.readNamespacedNetworkPolicy({ name: DENY_ALL_POLICY_NAME, namespace });
+  } catch (err) {
+    if (statusOf(err) === 404) {
+      throw new Error(`namespace "${namespace}" has no NetworkPolicy ${DENY_ALL_POLICY_NAME}; ${SETUP_HINT}`);
+    }
+    throw new Error(`cannot read the deny-all NetworkPolicy: ${messageOf(err)}`);
+  }
+  if (!isDeepStrictEqual(normalise(current.spec), normalise(denyAllPolicy(namespace).spec))) {
+    throw new Error(`NetworkPolicy ${DENY_ALL_POLICY_NAME} in "${namespace}" was changed; ${SETUP_HINT}`);
+  }
+}
+
+/**
+ * The install-time step: makes the executor namespace safe before any pod is launched (Pod
+ * Security Admission labels `restricted` and the deny-all NetworkPolicy). Idempotent; throws with
+ * what to fix when the namespace is missing or this account may not change it. Run by
+ * `executor-setup` as ServiceAccount integr8scode-executor-setup, never by the running worker.
  */
 export async function hardenExecutorNamespace(
   apis: KubeApis,
@@ -114,12 +157,15 @@ export async function hardenExecutorNamespace(
   }
 }
 
-// The API server drops empty rule lists; compare what matters.
+// The API server drops empty rule lists, and the client's models carry absent fields as
+// `undefined` properties (which a JSON round trip drops); compare what matters.
 function normalise(spec: V1NetworkPolicy['spec']): unknown {
-  return {
-    podSelector: spec?.podSelector ?? {},
-    policyTypes: [...(spec?.policyTypes ?? [])].sort(),
-    ingress: spec?.ingress ?? [],
-    egress: spec?.egress ?? [],
-  };
+  return JSON.parse(
+    JSON.stringify({
+      podSelector: spec?.podSelector ?? {},
+      policyTypes: [...(spec?.policyTypes ?? [])].sort(),
+      ingress: spec?.ingress ?? [],
+      egress: spec?.egress ?? [],
+    }),
+  );
 }

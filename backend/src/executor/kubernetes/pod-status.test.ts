@@ -854,3 +854,179 @@ describe('executionIdOf', () => {
     expect(executionIdOf({ metadata: { labels: { [EXECUTION_ID_LABEL]: '' } } })).toBeNull();
   });
 });
+
+// --- details of reasons and conditions ---------------------------------------------------------------
+
+describe('observePod: reason details', () => {
+  it('when the scheduler gives no message, then the unschedulable reason says so', () => {
+    const pod = makePod({
+      conditions: [
+        { type: 'PodScheduled', status: 'False', reason: 'Unschedulable', lastTransitionTime: T0 },
+      ],
+    });
+    expect(observeTerminal(pod, at(121)).reason).toBe('unschedulable: no message from the scheduler');
+  });
+
+  it('when other conditions come before PodScheduled, then PodScheduled is still the one read', () => {
+    const pod = makePod({
+      conditions: [
+        { type: 'Initialized', status: 'True', lastTransitionTime: T0 },
+        { type: 'Ready', status: 'False', reason: 'ContainersNotReady', lastTransitionTime: T0 },
+        unschedulableCondition(at(2)),
+      ],
+    });
+    expect(observePod(pod, at(100), OPTS)).toEqual({
+      stage: 'pending',
+      scheduled: false,
+      nodeName: null,
+      waitingReason: 'Unschedulable',
+    });
+    expect(observeTerminal(pod, at(123)).source).toBe('unschedulable');
+  });
+
+  it('when the termination message is only whitespace and the runner exited 0, then no parse error is appended or recorded', () => {
+    const pod = scheduledPod({ phase: 'Succeeded', executor: terminated({ exitCode: 0, message: ' \n\t' }) });
+    expect(observeTerminal(pod)).toMatchObject({
+      reason: 'system: runner ended without a termination record',
+      recordError: null,
+    });
+  });
+
+  it('when the container was OOM-killed and the record is another verdict with a reason, then the OOM reason is used', () => {
+    const msg = recordMessage({
+      verdict: 'timeout',
+      reason: 'wall time limit of 5 s exceeded',
+      exit_code: null,
+    });
+    const pod = scheduledPod({
+      phase: 'Failed',
+      executor: terminated({ exitCode: 137, reason: 'OOMKilled', message: msg }),
+    });
+    expect(observeTerminal(pod)).toMatchObject({
+      verdict: 'memory_limit',
+      reason: 'memory limit exceeded: executor container OOM-killed',
+    });
+  });
+
+  it('when the runner reported memory_limit without a reason, then the OOM reason is supplied', () => {
+    const msg = recordMessage({ verdict: 'memory_limit', reason: null, exit_code: null, signal: 'SIGKILL' });
+    const pod = scheduledPod({
+      phase: 'Failed',
+      executor: terminated({ exitCode: 137, reason: 'OOMKilled', message: msg }),
+    });
+    expect(observeTerminal(pod)).toMatchObject({
+      verdict: 'memory_limit',
+      reason: 'memory limit exceeded: executor container OOM-killed',
+      signal: 'SIGKILL',
+    });
+  });
+
+  it('when it exits 137 with reason Error and a message, then nothing is appended', () => {
+    const pod = scheduledPod({
+      phase: 'Failed',
+      executor: terminated({ exitCode: 137, reason: 'Error', message: 'killed' }),
+    });
+    expect(observeTerminal(pod)).toMatchObject({
+      reason: 'system: executor container killed (SIGKILL) before the runner reported',
+      recordError: 'termination message is not JSON: killed',
+    });
+  });
+
+  it('when it exits 137 with an unusual reason and a blank message, then only the reason is appended', () => {
+    const pod = scheduledPod({
+      phase: 'Failed',
+      executor: terminated({ exitCode: 137, reason: ' ContainerStatusUnknown ', message: '  ' }),
+    });
+    expect(observeTerminal(pod).reason).toBe(
+      'system: executor container killed (SIGKILL) before the runner reported: ContainerStatusUnknown',
+    );
+  });
+
+  it('when runner-install fails without a reason or with an empty message, then those parts are left out', () => {
+    const noReason = scheduledPod({
+      init: { terminated: { exitCode: 2, message: '', startedAt: at(3), finishedAt: at(4) } },
+    });
+    expect(observeTerminal(noReason).reason).toBe('system: runner install failed: exit code 2');
+    const padded = scheduledPod({
+      init: {
+        terminated: {
+          exitCode: 3,
+          reason: 'Error',
+          message: '  disk full \n',
+          startedAt: at(3),
+          finishedAt: at(4),
+        },
+      },
+    });
+    expect(observeTerminal(padded).reason).toBe(
+      'system: runner install failed: exit code 3 (Error): disk full',
+    );
+  });
+
+  it('when a waiting or eviction message is only whitespace, then no message part is added; otherwise it is trimmed', () => {
+    const blank = scheduledPod({ executor: waiting('RunContainerError', '   ') });
+    expect(observeTerminal(blank, at(6)).reason).toBe('system: RunContainerError in container executor');
+    const padded = scheduledPod({ executor: waiting('RunContainerError', '  exec format error \n') });
+    expect(observeTerminal(padded, at(6)).reason).toBe(
+      'system: RunContainerError in container executor: exec format error',
+    );
+    const evicted = makePod({ phase: 'Failed', reason: 'Evicted', message: ' ', nodeName: NODE });
+    expect(observeTerminal(evicted).reason).toBe('resource: evicted');
+  });
+
+  it('when the pod Failed with a reason but a blank message, then only the trimmed reason is given', () => {
+    const pod = makePod({ phase: 'Failed', reason: ' Shutdown ', message: '  ', nodeName: NODE });
+    expect(observeTerminal(pod).reason).toBe('system: pod Failed: Shutdown');
+  });
+});
+
+describe('observePod: the image pull grace', () => {
+  const pulling = (conditions: V1PodCondition[], startTime?: Date): V1Pod =>
+    makePod({
+      nodeName: NODE,
+      conditions,
+      ...(startTime ? { startTime } : {}),
+      executor: waiting('ErrImagePull', 'registry timeout'),
+    });
+  const opts = { ...OPTS, pullFailureGraceSeconds: 30 };
+
+  it('when the grace is 0 or negative, then a pull failure fails at once', () => {
+    const pod = pulling([scheduledCondition(at(1))]);
+    expect(observePod(pod, at(2), { ...OPTS, pullFailureGraceSeconds: 0 }).stage).toBe('terminal');
+    expect(observePod(pod, at(2), { ...OPTS, pullFailureGraceSeconds: -5 }).stage).toBe('terminal');
+  });
+
+  it('when exactly the grace has passed since scheduling, then it still waits; a moment later it fails', () => {
+    const pod = pulling([scheduledCondition(at(10))]);
+    expect(observePod(pod, at(40), opts).stage).toBe('pending');
+    expect(observePod(pod, at(40.001), opts).stage).toBe('terminal');
+  });
+
+  it('when the grace is counted, then only the PodScheduled=True condition gives the time', () => {
+    // Another condition changed recently, and PodScheduled=False is old news: neither restarts the grace.
+    const pod = pulling([
+      { type: 'Initialized', status: 'True', lastTransitionTime: at(100) },
+      { type: 'PodScheduled', status: 'False', reason: 'Unschedulable', lastTransitionTime: at(90) },
+      scheduledCondition(at(10)),
+    ]);
+    expect(observePod(pod, at(45), opts).stage).toBe('terminal');
+    expect(observePod(pod, at(35), opts).stage).toBe('pending');
+  });
+
+  it('when there is no PodScheduled=True condition, then the pod start time is used, else the creation time', () => {
+    const withStart = pulling([], at(20));
+    expect(observePod(withStart, at(45), opts).stage).toBe('pending');
+    expect(observePod(withStart, at(51), opts).stage).toBe('terminal');
+    const withCreation = pulling([]);
+    expect(observePod(withCreation, at(25), opts).stage).toBe('pending');
+    expect(observePod(withCreation, at(31), opts).stage).toBe('terminal');
+  });
+
+  it('when the pod has no timestamp at all, then the grace cannot be measured and the pull failure fails at once', () => {
+    const pod = pulling([]);
+    delete pod.metadata!.creationTimestamp;
+    expect(observeTerminal(pod, at(1), opts).reason).toBe(
+      'system: ErrImagePull in container executor: registry timeout',
+    );
+  });
+});

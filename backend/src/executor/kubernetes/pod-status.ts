@@ -1,6 +1,6 @@
 import type { V1ContainerStateTerminated, V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
 import type { Verdict } from '../executor-backend.js';
-import { decodeExitStatus } from '../verdict.js';
+import { signalOfStatus } from '../verdict.js';
 import { parseTerminationRecord, type TerminationRecord } from './termination-record.js';
 
 /**
@@ -327,7 +327,7 @@ function containerFigures(t: V1ContainerStateTerminated, recordError: string): F
   return {
     // The container's exit code is the runner's, not the program's: only a kill signal carries over.
     exitCode: null,
-    signal: decodeExitStatus(t.exitCode, null).signal,
+    signal: signalOfStatus(t.exitCode),
     record: null,
     recordError: written ? recordError : null,
     containerExitCode: t.exitCode,

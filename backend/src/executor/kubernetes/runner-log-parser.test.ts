@@ -265,3 +265,101 @@ describe('RunnerLogParser', () => {
     ]);
   });
 });
+
+describe('RunnerLogParser: edges', () => {
+  it('when skipBelowSeq is negative, fractional or not a number, then nothing is skipped', () => {
+    for (const skipBelowSeq of [-3, 2.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+      const parser = new RunnerLogParser({ skipBelowSeq });
+      expect(parser.nextSeq, String(skipBelowSeq)).toBe(0);
+      const events = parseAll(['S {"v":1}\n', frame('O', 0, 'a'), frame('O', 1, 'b')], parser);
+      expect(outputs(events).map((o) => o.seq)).toEqual([0, 1]);
+      expect(parser.summary.skipped).toBe(0);
+    }
+  });
+
+  it('when the longest valid line ends in CRLF, then the CR is not counted against the limit', () => {
+    // 16383 bytes + CR + LF: the CR is tolerated, so the line is still the longest valid one.
+    const longestCrlf = `O 1000 ${'A'.repeat(16376)}\r\n`;
+    expect(longestCrlf.length).toBe(MAX_LINE_BYTES + 1);
+    const events = parseAll(['S {"v":1}\n', longestCrlf], new RunnerLogParser({ skipBelowSeq: 1000 }));
+    expect(problems(events)).toEqual([]);
+    expect(outputs(events).map((o) => o.seq)).toEqual([1000]);
+  });
+
+  it('when a line is one byte longer than that (without CR), then it is dropped', () => {
+    const events = parseAll(['S {"v":1}\n', `O 1000 ${'A'.repeat(16377)}\n`]);
+    expect(problems(events)).toEqual([`line 2 is longer than ${MAX_LINE_BYTES} bytes (dropped)`]);
+    expect(outputs(events)).toEqual([]);
+  });
+
+  it('when the start marker is not JSON, then that is a problem and it still counts as the start', () => {
+    const parser = new RunnerLogParser();
+    const events = parseAll(['S {oops\n', frame('O', 0, 'a')], parser);
+    expect(problems(events)).toEqual(['line 1: start marker is not JSON: "S {oops"']);
+    expect(outputs(events).map((o) => o.seq)).toEqual([0]);
+    expect(parser.summary).toMatchObject({ startSeen: true, problems: 1, frames: 1 });
+  });
+
+  it('when end() is called twice, then the second call reports nothing new', () => {
+    const parser = new RunnerLogParser();
+    expect(parser.end()).toEqual([{ kind: 'problem', problem: 'log has no start marker' }]);
+    expect(parser.end()).toEqual([]);
+    expect(parser.summary.problems).toBe(1);
+  });
+
+  it('when problems occur, then the summary counts each of them', () => {
+    const parser = new RunnerLogParser();
+    parseAll(['S {"v":1}\n', 'junk\n', 'more junk\n', frame('O', 2, 'x')], parser);
+    expect(parser.summary).toEqual({
+      frames: 1,
+      skipped: 0,
+      problems: 3,
+      startSeen: true,
+      recordSeen: false,
+      nextSeq: 3,
+    });
+  });
+
+  it('when a bad line is exactly 80 characters, then it is quoted whole; when longer, cut at 80 with its length', () => {
+    const eighty = 'z'.repeat(80);
+    const longer = 'y'.repeat(81);
+    expect(problems(parseAll(['S {"v":1}\n', `${eighty}\n`, `${longer}\n`]))).toEqual([
+      `line 2 is not a runner frame: "${eighty}"`,
+      `line 3 is not a runner frame: "${'y'.repeat(80)}"... (81 chars)`,
+    ]);
+  });
+
+  it('when a bad line holds bytes outside printable ASCII, then they are shown as "?"', () => {
+    const line = Buffer.concat([Buffer.from('bad '), Buffer.from([0xe9, 0xff]), Buffer.from(' tail\n')]);
+    expect(problems(parseAll([Buffer.from('S {"v":1}\n'), line]))).toEqual([
+      'line 2 is not a runner frame: "bad ?? tail"',
+    ]);
+  });
+
+  it('when frames use padded base64 or a long seq, then they parse; a tag other than O/E or a leading zero does not', () => {
+    const events = parseAll([
+      'S {"v":1}\n',
+      'O 0 YQ==\n',
+      'E 1 YWI=\n',
+      'O 1234567890123456 YWJj\n',
+      'X 3 YQ==\n',
+      'O 01 YQ==\n',
+      'O 2 YQ===\n',
+    ]);
+    expect(outputs(events)).toEqual([
+      { stream: 'stdout', seq: 0, data: Buffer.from('a').toString('hex') },
+      { stream: 'stderr', seq: 1, data: Buffer.from('ab').toString('hex') },
+      { stream: 'stdout', seq: 1234567890123456, data: Buffer.from('abc').toString('hex') },
+    ]);
+    expect(problems(events)).toEqual([
+      'frames 2..1234567890123455 missing (log truncated?)',
+      expect.stringMatching(/^line 5: termination message is not JSON/),
+      'line 6 is not a valid output frame: "O 01 YQ=="',
+      'line 7 is not a valid output frame: "O 2 YQ==="',
+    ]);
+  });
+
+  it('when a frame has an empty payload, then it is delivered as empty output', () => {
+    expect(outputs(parseAll(['S {"v":1}\nO 0 \n']))).toEqual([{ stream: 'stdout', seq: 0, data: '' }]);
+  });
+});

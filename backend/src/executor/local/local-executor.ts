@@ -18,13 +18,28 @@ import type {
   Runtime,
 } from '../executor-backend.js';
 import { OutputCap } from '../output-cap.js';
-import { discoverRuntimes, GO_CACHE_SEED_DIR, type MissingRuntime, type RuntimeSpec } from '../runtimes.js';
+import {
+  discoverRuntimes,
+  GO_CACHE_PROG_PATH,
+  GO_CACHE_SEED_DIR,
+  type MissingRuntime,
+  type RuntimeSpec,
+} from '../runtimes.js';
 import { classify, type KillReason } from '../verdict.js';
 import { detectCgroups, type CgroupDriver, type CgroupStats, type RunCgroup } from './cgroups.js';
-import { ensureGoCacheSeed } from './go-cache.js';
+import { ensureGoCacheSeed, installGoCacheProg } from './go-cache.js';
 import { buildSandboxArgv, type RootEntry, type SandboxTools } from './sandbox-command.js';
 import { SandboxLauncher, SandboxLauncherLostError } from './sandbox-launcher.js';
-import { SANDBOX_STATUS_FD } from './sandbox-launcher-protocol.js';
+import { SANDBOX_ARGS_FD, SANDBOX_SECCOMP_FD, SANDBOX_STATUS_FD } from './sandbox-launcher-protocol.js';
+import {
+  assertRangeUnused,
+  DEFAULT_SANDBOX_UIDS,
+  reapUid,
+  SANDBOX_INSIDE_ID,
+  writeRunScript,
+} from './sandbox-uids.js';
+import { seccompArchOf, seccompFilter } from './seccomp-filter.js';
+import { UidPool } from './uid-pool.js';
 
 export interface LocalExecutorOptions {
   logger: Logger;
@@ -34,8 +49,11 @@ export interface LocalExecutorOptions {
   cacheDir?: string;
   /** `off` runs with prlimit only, as where no cgroup is writable. */
   cgroups?: 'auto' | 'off';
-  /** uid/gid of the sandbox when the worker runs as root. */
-  sandboxUid?: number;
+  /**
+   * Host uids of the sandboxes when the worker runs as root, one per run (SANDBOX_UID_BASE,
+   * SANDBOX_UID_COUNT); DEFAULT_SANDBOX_UIDS when absent.
+   */
+  uidPool?: UidPool;
   /** Starts the sandbox processes; the executor starts and stops it. One of its own by default. */
   launcher?: SandboxLauncher;
 }
@@ -123,16 +141,22 @@ export class LocalExecutor implements ExecutorBackend, Component {
   private missing: MissingRuntime[] = [];
   private detected: LimitEnforcement | undefined;
   private readonly inFlight = new Map<string, { abort: AbortController; done: Promise<unknown> }>();
+  /** uid/gid inside the sandbox; outside, a uid of uidPool (root) or the worker's own. */
   private readonly uid: number;
   private readonly gid: number;
+  private readonly uidPool: UidPool | null;
+  private seccompFile = '';
   private readonly launcher: SandboxLauncher;
 
   constructor(private readonly options: LocalExecutorOptions) {
     this.logger = options.logger.child({ component: 'local-executor' });
     this.launcher = options.launcher ?? new SandboxLauncher({ logger: options.logger });
     const root = process.getuid?.() === 0;
-    this.uid = root ? (options.sandboxUid ?? 65534) : (process.getuid?.() ?? 65534);
-    this.gid = root ? (options.sandboxUid ?? 65534) : (process.getgid?.() ?? 65534);
+    this.uid = root ? SANDBOX_INSIDE_ID : (process.getuid?.() ?? SANDBOX_INSIDE_ID);
+    this.gid = root ? SANDBOX_INSIDE_ID : (process.getgid?.() ?? SANDBOX_INSIDE_ID);
+    this.uidPool = root
+      ? (options.uidPool ?? new UidPool(DEFAULT_SANDBOX_UIDS.base, DEFAULT_SANDBOX_UIDS.count))
+      : null;
   }
 
   start(): Promise<void> {
@@ -177,6 +201,9 @@ export class LocalExecutor implements ExecutorBackend, Component {
     const asRoot = process.getuid?.() === 0;
     if (asRoot && !setpriv) throw new AppError('dependency_unavailable', 'running as root needs setpriv');
     this.tools = { sh, prlimit, bwrap, ...(asRoot && setpriv ? { setpriv } : {}) };
+    const arch = seccompArchOf(process.arch);
+    if (!arch) throw new AppError('dependency_unavailable', `no seccomp filter for ${process.arch}`);
+    if (this.uidPool) await assertRangeUnused(this.uidPool);
 
     if (this.options.cgroups !== 'off') {
       const detection = await detectCgroups();
@@ -186,6 +213,9 @@ export class LocalExecutor implements ExecutorBackend, Component {
 
     this.stateDir = await mkdtemp(join(this.options.stateRoot ?? tmpdir(), 'integr8scode-sandbox-'));
     await chmod(this.stateDir, 0o755);
+    // Read by the launcher (root) only, which hands each sandbox an fd of it.
+    this.seccompFile = join(this.stateDir, 'seccomp.bpf');
+    await writeFile(this.seccompFile, seccompFilter(arch), { mode: 0o600 });
     await writeFile(
       join(this.stateDir, 'passwd'),
       `sandbox:x:${this.uid}:${this.gid}:sandbox:/sandbox:/bin/sh\n`,
@@ -218,15 +248,19 @@ export class LocalExecutor implements ExecutorBackend, Component {
     const cg = this.cgroups;
     return {
       memory: cg ? `${cg.kind}${cg.memsw ? ' (memory+swap)' : ''}` : 'prlimit RLIMIT_AS',
-      pids: cg ? cg.kind : 'prlimit RLIMIT_NPROC (per uid, shared by concurrent runs)',
+      pids: cg
+        ? cg.kind
+        : `prlimit RLIMIT_NPROC (per uid${this.uidPool ? ': one uid per run' : ', shared by concurrent runs'})`,
       cpu: cg ? `${cg.kind} usage poll + prlimit RLIMIT_CPU` : 'prlimit RLIMIT_CPU (per process)',
       wall: 'timer',
       fileSize: 'prlimit RLIMIT_FSIZE',
-      disk: 'tmpfs size (bwrap --size)',
+      disk: 'tmpfs size (bwrap --size) of /sandbox, /tmp and /dev/shm each',
       output: 'byte cap on pipes',
       network: 'netns (loopback only)',
-      filesystem: 'bwrap read-only system dirs, private tmpfs',
-      user: this.tools?.setpriv ? `setpriv uid ${this.uid} + userns` : `worker uid ${this.uid} + userns`,
+      filesystem: 'bwrap read-only system dirs and /dev, private tmpfs',
+      user: this.uidPool
+        ? `setpriv uid per run from ${this.uidPool.base}-${this.uidPool.last} (${this.uid} inside) + userns + seccomp`
+        : `worker uid ${this.uid} + userns + seccomp`,
       kill: cg
         ? cg.kind === 'cgroup-v1'
           ? cg.freezer
@@ -251,11 +285,9 @@ export class LocalExecutor implements ExecutorBackend, Component {
       found.map(async (spec): Promise<RuntimeSpec | null> => {
         try {
           if (spec.goRoot) {
-            const seed = await ensureGoCacheSeed(
-              spec,
-              this.options.cacheDir ?? '/var/cache/integr8scode-executor',
-            );
-            spec = { ...spec, cacheSeedDir: seed };
+            const cacheDir = this.options.cacheDir ?? '/var/cache/integr8scode-executor';
+            const cacheProgPath = await installGoCacheProg(spec, cacheDir);
+            spec = { ...spec, cacheSeedDir: await ensureGoCacheSeed(spec, cacheDir), cacheProgPath };
           }
           const outcome = await this.execute(
             spec,
@@ -368,10 +400,17 @@ export class LocalExecutor implements ExecutorBackend, Component {
 
     const runDir = await mkdtemp(join(this.stateDir, 'run-'));
     let cgroup: RunCgroup | null = null;
+    // Its own host uid, held until no process of the run is left (releaseUid).
+    const hostUid = this.uidPool?.acquire();
     try {
-      await chmod(runDir, 0o755);
+      if (this.uidPool && hostUid === undefined) {
+        const { count, base, last, retired } = this.uidPool;
+        log.error({ count, retired }, 'no free sandbox uid');
+        const setupError = `no free sandbox uid: all ${count} of ${base}-${last} are held by runs or retired`;
+        return outcomeOf({ setupError, exitCode: null, signal: null }, EMPTY_STATS);
+      }
       const scriptName = `main.${spec.fileExtension}`;
-      await writeFile(join(runDir, scriptName), request.script, { mode: 0o644 });
+      const scriptHostPath = await writeRunScript(runDir, scriptName, request.script, hostUid);
       if (this.cgroups) {
         try {
           cgroup = await this.cgroups.create(key, limits);
@@ -387,34 +426,44 @@ export class LocalExecutor implements ExecutorBackend, Component {
           );
         }
       }
-      const seedDir = spec.cacheSeedDir;
-      const { file, args } = buildSandboxArgv({
+      const { cacheSeedDir: seedDir, cacheProgPath } = spec;
+      const { file, args, bwrapArgsData } = buildSandboxArgv({
         tools,
         cgroupProcsFiles: cgroup?.procsFiles ?? [],
         rlimits: {
-          cpuSeconds: limits.cpuSeconds,
+          // With a cgroup, its exact CPU poll enforces the limit and RLIMIT_CPU (tick-sampled, it
+          // fires at ~0.9 s of real CPU under load) is a backstop a second later (see verdict.ts).
+          cpuSeconds: cgroup ? limits.cpuSeconds + 1 : limits.cpuSeconds,
           fileBytes: limits.maxFileBytes,
           openFiles: 1024,
           ...(cgroup ? {} : { addressSpaceBytes: limits.memoryBytes, processes: limits.maxProcesses }),
         },
-        uid: this.uid,
-        gid: this.gid,
+        uid: hostUid ?? this.uid,
+        gid: hostUid ?? this.gid,
+        insideUid: this.uid,
+        insideGid: this.gid,
         root: [
           ...this.root,
           ...spec.hostBinds.map((dir): RootEntry => ({ kind: 'ro-bind', host: dir, path: dir })),
           ...(seedDir ? [{ kind: 'ro-bind', host: seedDir, path: GO_CACHE_SEED_DIR } as const] : []),
+          ...(cacheProgPath
+            ? [{ kind: 'ro-bind', host: cacheProgPath, path: GO_CACHE_PROG_PATH } as const]
+            : []),
         ],
         tmpfsBytes: limits.maxFileBytes,
-        scriptHostPath: join(runDir, scriptName),
+        scriptHostPath,
         scriptName,
         env: spec.env,
         command: spec.command,
         args: request.args ?? [],
         statusFd: SANDBOX_STATUS_FD,
+        seccompFd: SANDBOX_SECCOMP_FD,
+        argsFd: SANDBOX_ARGS_FD,
       });
       return await this.supervise({
         file,
         args,
+        argsData: bwrapArgsData,
         request,
         sink,
         signal,
@@ -425,14 +474,36 @@ export class LocalExecutor implements ExecutorBackend, Component {
         elapsed,
       });
     } finally {
-      await cgroup?.destroy().catch((err: unknown) => log.error({ err }, 'cannot remove the run cgroup'));
-      await rm(runDir, { recursive: true, force: true });
+      const removed = await cgroup?.destroy().then(
+        () => true,
+        (err: unknown) => {
+          log.error({ err }, 'cannot remove the run cgroup');
+          return false;
+        },
+      );
+      try {
+        await rm(runDir, { recursive: true, force: true });
+      } finally {
+        if (hostUid !== undefined) await this.releaseUid(hostUid, removed, log);
+      }
     }
+  }
+
+  /**
+   * Back to the pool once no process of the run is left: its cgroup removed (so empty), or, without
+   * one, none of its uid found in /proc (stragglers SIGKILLed). Otherwise retired for good.
+   */
+  private async releaseUid(uid: number, cgroupRemoved: boolean | undefined, log: Logger): Promise<void> {
+    const gone = cgroupRemoved ?? (await reapUid(uid));
+    if (gone) return this.uidPool?.release(uid);
+    this.uidPool?.retire(uid);
+    log.error({ uid }, 'sandbox uid retired: processes of the run may be left');
   }
 
   private async supervise(ctx: {
     file: string;
     args: string[];
+    argsData: string;
     request: ExecutionRequest;
     sink: OutputSink;
     signal: AbortSignal;
@@ -455,6 +526,8 @@ export class LocalExecutor implements ExecutorBackend, Component {
     const child = this.launcher.launch({
       file: ctx.file,
       args: ctx.args,
+      argsData: ctx.argsData,
+      seccompFile: this.seccompFile,
       stdin: request.stdin ?? '',
       inCgroup: cgroup !== null,
     });

@@ -22,11 +22,14 @@ export interface SandboxPlan {
     addressSpaceBytes?: number;
     processes?: number;
   };
-  /** uid/gid the sandbox runs as, outside and inside. */
+  /** Host uid/gid the sandbox runs as (setpriv): one of the reserved range per run when root. */
   uid: number;
   gid: number;
+  /** uid/gid the program sees inside its user namespace (bwrap maps them to uid/gid). */
+  insideUid: number;
+  insideGid: number;
   root: readonly RootEntry[];
-  /** Size of each writable tmpfs (/sandbox and /tmp). */
+  /** Size of each writable tmpfs (/sandbox, /tmp and /dev/shm). */
   tmpfsBytes: number;
   /** Host file with the script, bound read-only as /sandbox/<scriptName>. */
   scriptHostPath: string;
@@ -36,6 +39,17 @@ export interface SandboxPlan {
   args: readonly string[];
   /** fd on which bwrap writes its JSON status (child pid, exit code). */
   statusFd: number;
+  /** fd from which bwrap reads the seccomp program (bwrap --seccomp). */
+  seccompFd: number;
+  /** fd from which bwrap reads its options (bwrap --args), so none shows in the sandbox's /proc/1/cmdline. */
+  argsFd: number;
+}
+
+export interface SandboxArgv {
+  file: string;
+  args: string[];
+  /** bwrap's options, each NUL-terminated, for the launcher to write on plan.argsFd. */
+  bwrapArgsData: string;
 }
 
 /**
@@ -45,8 +59,12 @@ export interface SandboxPlan {
 export const JOIN_CGROUPS_AND_EXEC =
   'while [ "$1" != -- ]; do echo $$ > "$1" || exit 125; shift; done; shift; exec "$@"';
 
-/** The argv that launches one sandboxed run: sh (join cgroups) → prlimit → setpriv → bwrap → program. */
-export function buildSandboxArgv(plan: SandboxPlan): { file: string; args: string[] } {
+/**
+ * The argv that launches one sandboxed run: sh (join cgroups) → prlimit → setpriv → bwrap → program.
+ * bwrap's options (host paths among them) travel on plan.argsFd: bwrap's pid-namespace init is a
+ * fork of bwrap, so its argv is what the program reads in /proc/1/cmdline.
+ */
+export function buildSandboxArgv(plan: SandboxPlan): SandboxArgv {
   const { rlimits } = plan;
   const cpu = Math.max(1, Math.ceil(rlimits.cpuSeconds));
   const prlimit = [
@@ -74,7 +92,10 @@ export function buildSandboxArgv(plan: SandboxPlan): { file: string; args: strin
         '--',
       ]
     : [];
-  const bwrap = [plan.tools.bwrap, ...bwrapOptions(plan), '--', ...plan.command, ...plan.args];
+  const options = bwrapOptions(plan);
+  // A NUL inside an option would split it into two options.
+  if (options.some((option) => option.includes('\0'))) throw new Error('bwrap option contains NUL');
+  const bwrap = [plan.tools.bwrap, '--args', String(plan.argsFd), '--', ...plan.command, ...plan.args];
   return {
     file: plan.tools.sh,
     args: [
@@ -87,6 +108,7 @@ export function buildSandboxArgv(plan: SandboxPlan): { file: string; args: strin
       ...setpriv,
       ...bwrap,
     ],
+    bwrapArgsData: options.map((option) => `${option}\0`).join(''),
   };
 }
 
@@ -96,10 +118,10 @@ export function bwrapOptions(plan: SandboxPlan): string[] {
     '--unshare-all',
     '--unshare-user',
     '--disable-userns',
-    `--uid`,
-    String(plan.uid),
-    `--gid`,
-    String(plan.gid),
+    '--uid',
+    String(plan.insideUid),
+    '--gid',
+    String(plan.insideGid),
     '--hostname',
     'sandbox',
     '--die-with-parent',
@@ -116,6 +138,14 @@ export function bwrapOptions(plan: SandboxPlan): string[] {
     '--proc',
     '/proc',
     '--dev',
+    '/dev',
+    // /dev is a tmpfs of half the host's RAM: /dev/shm gets the disk cap, the rest is read-only
+    // (device nodes stay writable; a read-only mount does not apply to them).
+    '--size',
+    String(plan.tmpfsBytes),
+    '--tmpfs',
+    '/dev/shm',
+    '--remount-ro',
     '/dev',
     '--size',
     String(plan.tmpfsBytes),
@@ -134,6 +164,9 @@ export function bwrapOptions(plan: SandboxPlan): string[] {
     '/',
     '--json-status-fd',
     String(plan.statusFd),
+    // bwrap installs it right before exec'ing the program: its own setup is not filtered.
+    '--seccomp',
+    String(plan.seccompFd),
   );
   return out;
 }

@@ -1,7 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import type { Readable } from 'node:stream';
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import type { Readable, Writable } from 'node:stream';
 import {
+  SANDBOX_ARGS_FD,
   SANDBOX_ENV,
+  SANDBOX_SECCOMP_FD,
   SANDBOX_STATUS_FD,
   type LauncherEvent,
   type LauncherRequest,
@@ -47,17 +50,31 @@ function killAllAndExit(code: number): never {
 function launch(request: Extract<LauncherRequest, { type: 'launch' }>): void {
   const { id } = request;
   let child: ChildProcess;
+  let seccompFd: number | undefined;
   try {
+    // Opened per run: each sandbox reads its own copy from offset 0. The child gets it without
+    // close-on-exec, so it survives sh → prlimit → setpriv into bwrap, which closes it.
+    if (request.seccompFile !== undefined) seccompFd = openSync(request.seccompFile, 'r');
+    const stdio: StdioOptions = ['pipe', 'pipe', 'pipe', 'pipe'];
+    if (request.seccompFile !== undefined || request.argsData !== undefined) {
+      stdio[SANDBOX_SECCOMP_FD] = seccompFd ?? 'ignore';
+      stdio[SANDBOX_ARGS_FD] = request.argsData === undefined ? 'ignore' : 'pipe';
+    }
     child = spawn(request.file, request.args, {
       // Nothing of any environment reaches the sandbox (bwrap also runs with --clearenv).
       env: SANDBOX_ENV,
-      stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
+      // Not the worker's directory: sh exports it as PWD, and bwrap's pid-1 init (a fork of bwrap)
+      // keeps that environment where the program can read it (/proc/1/environ).
+      cwd: '/',
+      stdio,
       // Its own process group, so one kill reaches everything it forked outside the cgroup.
       detached: true,
     });
   } catch (err) {
     send({ type: 'error', id, message: (err as Error).message });
     return;
+  } finally {
+    if (seccompFd !== undefined) closeSync(seccompFd);
   }
   const run: Run = { child, exited: false, unsent: 0, paused: false };
   runs.set(id, run);
@@ -91,6 +108,12 @@ function launch(request: Extract<LauncherRequest, { type: 'launch' }>): void {
   // The program may exit (or close stdin) before reading all of it.
   child.stdin?.on('error', () => undefined);
   child.stdin?.end(request.stdin);
+  if (request.argsData !== undefined) {
+    // ChildProcess types its stdio as five streams; the sixth is there all the same.
+    const args = (child.stdio as readonly unknown[])[SANDBOX_ARGS_FD] as Writable | null | undefined;
+    args?.on('error', () => undefined);
+    args?.end(request.argsData);
+  }
 
   child.on('exit', (code, signal) => {
     run.exited = true;

@@ -9,10 +9,24 @@ export const SANDBOX_ENV: Readonly<Record<string, string>> = { PATH: '/usr/bin:/
 
 /** fd of each sandbox on which bwrap writes its JSON status (child pid, exit code). */
 export const SANDBOX_STATUS_FD = 3;
+/** fd of each sandbox from which bwrap reads its seccomp program (a file the launcher opens). */
+export const SANDBOX_SECCOMP_FD = 4;
+/** fd of each sandbox from which bwrap reads its options (a pipe the launcher writes and closes). */
+export const SANDBOX_ARGS_FD = 5;
 
 /** Worker → launcher. `id` names one sandbox process for its whole life. */
 export type LauncherRequest =
-  | { type: 'launch'; id: number; file: string; args: string[]; stdin: string }
+  | {
+      type: 'launch';
+      id: number;
+      file: string;
+      args: string[];
+      stdin: string;
+      /** Opened read-only and passed as SANDBOX_SECCOMP_FD. */
+      seccompFile?: string;
+      /** Written to a pipe on SANDBOX_ARGS_FD, which is then closed. */
+      argsData?: string;
+    }
   /** SIGKILL the sandbox's process group, unless it has already exited. */
   | { type: 'kill'; id: number }
   /** The worker is done with the run: stop reading its pipes and forget it. */

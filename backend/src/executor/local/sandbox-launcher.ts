@@ -17,6 +17,10 @@ export interface SandboxCommand {
   args: string[];
   /** Written to the sandbox's stdin, which is then closed. */
   stdin: string;
+  /** A file the launcher opens and passes as fd SANDBOX_SECCOMP_FD (bwrap --seccomp). */
+  seccompFile?: string;
+  /** Written to a pipe on fd SANDBOX_ARGS_FD, then closed (bwrap --args). */
+  argsData?: string;
   /**
    * Every process of the run joins a cgroup that the caller kills when the run fails (the local
    * executor's): if the launcher dies, that kill ends them and the launcher leaves the group alone.
@@ -151,8 +155,16 @@ export class SandboxLauncher implements Component {
       },
     });
     instance.runs.set(id, { handle, pid: undefined, exited: false, inCgroup: command.inCgroup ?? false });
-    const { file, args, stdin } = command;
-    this.post(instance, { type: 'launch', id, file, args, stdin });
+    const { file, args, stdin, seccompFile, argsData } = command;
+    this.post(instance, {
+      type: 'launch',
+      id,
+      file,
+      args,
+      stdin,
+      ...(seccompFile === undefined ? {} : { seccompFile }),
+      ...(argsData === undefined ? {} : { argsData }),
+    });
     this.updateRef(instance);
     return handle;
   }

@@ -10,6 +10,7 @@ import { formatRate } from '../../rate-limit/rate.js';
 import type { AuthService } from '../../users/auth-service.js';
 import type { User } from '../../users/user.js';
 import { authenticate, requireRole, sessionOf } from '../authenticate.js';
+import { jsonBody } from '../body.js';
 import { parseInput } from '../validate.js';
 
 export interface AdminRateLimitRoutesOptions {
@@ -19,6 +20,8 @@ export interface AdminRateLimitRoutesOptions {
   rules: GroupRules;
   redis: () => Redis;
   keyPrefix: string;
+  /** Largest override body. */
+  bodyLimitBytes: number;
 }
 
 const GroupLimit = z.number().int().min(1).max(1_000_000_000);
@@ -86,21 +89,26 @@ export function adminRateLimitRoutes(options: AdminRateLimitRoutesOptions): Rout
     res.json(view(userId, await overrides.find(userId)));
   });
 
-  router.put('/admin/rate-limits/:user_id', async (req, res) => {
-    const userId = req.params.user_id;
-    const input = parseInput(OverrideBody, req.body);
-    await existingUser(userId);
-    const stored = await overrides.put({
-      userId,
-      bypass: input.bypass,
-      multiplier: input.multiplier,
-      limits: Object.fromEntries(Object.entries(input.limits).filter(([, v]) => v !== undefined)),
-      updatedAt: new Date(),
-      updatedBy: sessionOf(req).user.id,
-    });
-    req.log.info({ target_user_id: userId, override: overrideJson(stored) }, 'rate limit override set');
-    res.json(view(userId, stored));
-  });
+  router.put(
+    '/admin/rate-limits/:user_id',
+    jsonBody({ limitBytes: options.bodyLimitBytes }),
+    async (req, res) => {
+      // The body parser in front hides the path's parameter names from the types.
+      const userId = String(req.params.user_id);
+      const input = parseInput(OverrideBody, req.body);
+      await existingUser(userId);
+      const stored = await overrides.put({
+        userId,
+        bypass: input.bypass,
+        multiplier: input.multiplier,
+        limits: Object.fromEntries(Object.entries(input.limits).filter(([, v]) => v !== undefined)),
+        updatedAt: new Date(),
+        updatedBy: sessionOf(req).user.id,
+      });
+      req.log.info({ target_user_id: userId, override: overrideJson(stored) }, 'rate limit override set');
+      res.json(view(userId, stored));
+    },
+  );
 
   router.delete('/admin/rate-limits/:user_id', async (req, res) => {
     const userId = req.params.user_id;

@@ -4,6 +4,7 @@ import type { AuthService } from '../../users/auth-service.js';
 import { toPublicUser } from '../../users/user.js';
 import type { UserAdmin } from '../../users/user-admin.js';
 import { authenticate, requireRole, sessionOf } from '../authenticate.js';
+import { jsonBody } from '../body.js';
 import { parseInput } from '../validate.js';
 import { Email, passwordField, Username } from './auth.js';
 
@@ -11,6 +12,8 @@ export interface AdminUserRoutesOptions {
   auth: AuthService;
   admin: UserAdmin;
   passwordMinLength: number;
+  /** Largest create or update body. */
+  bodyLimitBytes: number;
 }
 
 const Role = z.enum(['user', 'admin']);
@@ -26,8 +29,10 @@ const ListQuery = z.object({
 });
 
 /** /admin/users: list/search, create, get, update (incl. password reset), delete, unlock. Admins only. */
-export function adminUserRoutes({ auth, admin, passwordMinLength }: AdminUserRoutesOptions): Router {
+export function adminUserRoutes(options: AdminUserRoutesOptions): Router {
+  const { auth, admin, passwordMinLength } = options;
   const router = Router();
+  const json = jsonBody({ limitBytes: options.bodyLimitBytes });
   const CreateBody = z.object({
     username: Username,
     email: Email,
@@ -57,7 +62,7 @@ export function adminUserRoutes({ auth, admin, passwordMinLength }: AdminUserRou
     });
   });
 
-  router.post('/admin/users', async (req, res) => {
+  router.post('/admin/users', json, async (req, res) => {
     const input = parseInput(CreateBody, req.body);
     res.status(201).json(toPublicUser(await admin.create(input, sessionOf(req).user)));
   });
@@ -67,7 +72,7 @@ export function adminUserRoutes({ auth, admin, passwordMinLength }: AdminUserRou
     res.json(toPublicUser(await admin.get(id)));
   });
 
-  router.patch('/admin/users/:id', async (req, res) => {
+  router.patch('/admin/users/:id', json, async (req, res) => {
     const { id } = parseInput(IdParams, req.params, 'path');
     const changes = parseInput(UpdateBody, req.body);
     res.json(toPublicUser(await admin.update(id, changes, sessionOf(req).user)));

@@ -15,8 +15,10 @@ import type { ExecutionEventLog } from '../../sse/execution-event-log.js';
 import { isStreamId } from '../../sse/execution-event-log.js';
 import type { ExecutionStreamHub } from '../../sse/execution-stream-hub.js';
 import { streamExecution } from '../../sse/execution-stream.js';
+import type { StreamSlots } from '../../sse/stream-slots.js';
 import type { AuthService } from '../../users/auth-service.js';
 import { authenticate, sessionOf } from '../authenticate.js';
+import { jsonBody } from '../body.js';
 import { parseInput } from '../validate.js';
 
 export interface ExecutionRoutesOptions {
@@ -29,6 +31,10 @@ export interface ExecutionRoutesOptions {
   settings: ExecutionSettings & { SSE_HEARTBEAT_INTERVAL: number };
   /** Whether the SSE bridge feeds the log (ENABLE_EVENT_STREAMING). */
   liveEvents: boolean;
+  /** Each user's open SSE streams, capped at SSE_MAX_STREAMS_PER_USER. */
+  streams: StreamSlots;
+  /** Largest POST /execute body (scripts and stdin plus the rest). */
+  bodyLimitBytes: number;
 }
 
 const Limits = z
@@ -77,7 +83,8 @@ export function executionRoutes(o: ExecutionRoutesOptions): Router {
   const router = Router();
   const auth = authenticate(o.auth);
 
-  router.post('/execute', auth, async (req, res) => {
+  // Authenticated before the body is read: anonymous callers cannot make us read a script.
+  router.post('/execute', auth, jsonBody({ limitBytes: o.bodyLimitBytes }), async (req, res) => {
     const body = parseInput(ExecuteBody, req.body, 'body');
     const key = req.header('idempotency-key');
     if (key !== undefined && !IDEMPOTENCY_KEY.test(key)) {
@@ -165,17 +172,29 @@ export function executionRoutes(o: ExecutionRoutesOptions): Router {
   router.get('/events/executions/:id', auth, async (req, res) => {
     const { id } = parseInput(IdParams, req.params, 'path');
     const execution = await o.executions.get(callerOf(req), id);
+    const slot = await o.streams.acquire(sessionOf(req).user.id);
+    if (slot === undefined) {
+      throw new AppError(
+        'rate_limited',
+        `Too many open event streams: at most ${o.streams.maxPerUser} per user; close one and retry`,
+      );
+    }
     const lastEventId = req.header('last-event-id');
-    await streamExecution(res, {
-      execution,
-      reload: () => o.repository.findById(id),
-      log: o.log,
-      hub: o.hub,
-      lastEventId: isStreamId(lastEventId) ? lastEventId : undefined,
-      heartbeatMs: o.settings.SSE_HEARTBEAT_INTERVAL * 1000,
-      renderResult: executionView,
-      poll: o.liveEvents ? { everyMs: 2_000, graceMs: 5_000 } : { everyMs: 500, graceMs: 0 },
-    });
+    try {
+      await streamExecution(res, {
+        execution,
+        reload: () => o.repository.findById(id),
+        log: o.log,
+        hub: o.hub,
+        lastEventId: isStreamId(lastEventId) ? lastEventId : undefined,
+        heartbeatMs: o.settings.SSE_HEARTBEAT_INTERVAL * 1000,
+        renderResult: executionView,
+        poll: o.liveEvents ? { everyMs: 2_000, graceMs: 5_000 } : { everyMs: 500, graceMs: 0 },
+        logger: req.log,
+      });
+    } finally {
+      await slot.release();
+    }
   });
 
   return router;
