@@ -335,15 +335,18 @@ describe('executor runner', () => {
     expect(r.record.cpu_seconds).toBeLessThan(3);
   });
 
-  it('when, as the container init, a setsid child burns CPU while the program sleeps, then the whole container counts and the verdict is cpu_limit', async () => {
-    const burner = 'setsid python3 -c "while True: pass" & sleep 30';
-    const r = await run(['bash', '-c', burner], {
-      limits: { cpuSeconds: 1, wallSeconds: 20 },
+  it('when, as the container init, two setsid children together pass the CPU limit (each under it) while the program sleeps, then the whole container counts and the verdict is cpu_limit', async () => {
+    // Started from a subshell that exits at once, so they are children of the runner and outside
+    // the program's group: only a container-wide count sees them (the group's waited-for children
+    // never include them). Each stays under its own RLIMIT_CPU (2 s) when the two reach the limit.
+    const burner = '(setsid python3 -c "while True: pass" &)';
+    const r = await run(['bash', '-c', `${burner}; ${burner}; sleep 30`], {
+      limits: { cpuSeconds: 2, wallSeconds: 20 },
       asContainerInit: true,
     });
     expect(r.record).toMatchObject({ verdict: 'cpu_limit' });
-    expect(r.record.cpu_seconds).toBeGreaterThanOrEqual(1);
-    expect(r.elapsedMs).toBeLessThan(10_000);
+    expect(r.record.cpu_seconds).toBeGreaterThanOrEqual(2);
+    expect(r.elapsedMs).toBeLessThan(15_000);
   });
 
   it('when a 0.3 s busy loop runs, then cpu_seconds reports it precisely', async () => {
