@@ -2,6 +2,7 @@ import type { Admin, Kafka } from 'kafkajs';
 import type { EventCatalog, EventDefinitions } from '../../events/catalog.js';
 import type { Settings } from '../../settings/settings.js';
 import type { Logger } from '../logging/logger.js';
+import { hasKafkaErrorType } from './kafka-errors.js';
 
 export interface TopicLayout {
   /** KAFKA_TOPIC_PARTITIONS */
@@ -49,13 +50,16 @@ export async function ensureTopicLayout(
   const missing = [...new Set(topicNames)].filter((topic) => !existing.has(topic));
   if (missing.length > 0) {
     await admin.createTopics({
-      waitForLeaders: true,
+      // kafkajs's own wait retries only LEADER_NOT_AVAILABLE; on a busy broker the metadata first
+      // answers UNKNOWN_TOPIC_OR_PARTITION for a topic just created, which it throws.
+      waitForLeaders: false,
       topics: missing.map((topic) => ({
         topic,
         numPartitions: wanted(topic),
         replicationFactor: layout.replicationFactor,
       })),
     });
+    await waitForLeaders(admin, missing);
   }
   const raised: TopicLayoutChanges['raised'] = [];
   const toCheck = [...new Set(topicNames)].filter(
@@ -74,6 +78,31 @@ export async function ensureTopicLayout(
     }
   }
   return { created: missing, raised };
+}
+
+const NOT_READY = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE']);
+
+/** Until every partition of `topics` has a leader; throws after `timeoutMs` or on another error. */
+export async function waitForLeaders(
+  admin: Admin,
+  topics: readonly string[],
+  timeoutMs = 30_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const metadata = await admin.fetchTopicMetadata({ topics: [...topics] });
+      const led = metadata.topics.every(
+        (t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0),
+      );
+      if (led && metadata.topics.length === topics.length) return;
+      if (Date.now() > deadline)
+        throw new Error(`topics without a leader after ${timeoutMs} ms: ${topics.join(', ')}`);
+    } catch (err) {
+      if (!hasKafkaErrorType(err, NOT_READY) || Date.now() > deadline) throw err;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 async function partitionCount(admin: Admin, topic: string): Promise<number> {
