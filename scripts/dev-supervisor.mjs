@@ -8,8 +8,8 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const entry = (name) => join(root, 'backend', 'src', 'entrypoints', `${name}.ts`);
 
-// The pod monitor has work only with EXECUTOR_BACKEND = kubernetes and event replay is not built yet: they start, say so
-// and exit 0, which does not stop the others.
+// The pod monitor has work only with EXECUTOR_BACKEND = kubernetes: otherwise it starts, says so
+// and exits 0, which does not stop the others. event-replay fills the event store.
 const processes = [
   'api',
   'saga-orchestrator',

@@ -122,7 +122,7 @@ async function main(): Promise<void> {
 
     // CPU per process while CONCURRENT executions run at once, RUNS × 2 in all.
     const pids: Record<string, number> = {};
-    for (const label of ['api', 'saga-orchestrator', 'k8s-worker', 'result-processor'])
+    for (const label of ['api', 'saga-orchestrator', 'k8s-worker', 'result-processor', 'event-replay'])
       pids[label] = system.process(label).child.pid!;
     // The sandboxes are the launcher's children: its "children" column is the sandboxes' CPU.
     const launcher = childPids(pids['k8s-worker']!)[0];

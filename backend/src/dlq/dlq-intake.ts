@@ -3,10 +3,12 @@ import { decodeHeaders } from '../platform/kafka/headers.js';
 import { deadLetterTopic } from '../platform/kafka/topics.js';
 import { type Component, LifecycleGate } from '../platform/lifecycle/component.js';
 import type { Logger } from '../platform/logging/logger.js';
-import { retentionCutoff } from '../platform/mongo/retention.js';
 import type { Settings } from '../settings/settings.js';
+import type { DlqEvents } from './dlq-events.js';
+import type { DlqMessage } from './dlq-message.js';
 import type { DlqMessageRepository } from './dlq-message-repository.js';
 import { toDlqMessage } from './dlq-record.js';
+import { planArrival, type RetryRules } from './retry-policy.js';
 
 export type DlqIntakeSettings = Pick<
   Settings,
@@ -17,32 +19,27 @@ export type DlqIntakeSettings = Pick<
   | 'KAFKA_HEARTBEAT_INTERVAL_MS'
   | 'KAFKA_AUTO_OFFSET_RESET'
   | 'KAFKA_ENABLE_AUTO_COMMIT'
-  | 'DLQ_RETENTION_DAYS'
-  | 'DLQ_WARNING_THRESHOLD'
-  | 'DLQ_CRITICAL_THRESHOLD'
 >;
 
 export interface DlqIntakeOptions {
   kafka: Kafka;
   repository: DlqMessageRepository;
+  events: DlqEvents;
+  rules: RetryRules;
   settings: DlqIntakeSettings;
   logger: Logger;
-  /** How often retention pruning and the queue-size alert run. */
-  housekeepingIntervalMs?: number;
 }
 
 /**
- * The DLQ processor's intake: every record on the dead-letter topic is stored in Mongo
- * (`dlq_messages`, status pending) before its offset is committed, so nothing that failed is
- * lost. Storing is idempotent by record coordinates, so a redelivery after a crash stores nothing
- * twice. Housekeeping prunes messages older than DLQ_RETENTION_DAYS and logs when the pending
- * queue passes DLQ_WARNING_THRESHOLD / DLQ_CRITICAL_THRESHOLD.
+ * The DLQ processor's intake: every record on the dead-letter topic is stored in Mongo, already
+ * planned by the retry policy (pending, scheduled or discarded), before its offset is committed,
+ * so nothing that failed is lost. Storing is idempotent by record coordinates, so a redelivery
+ * after a crash stores nothing twice (its dlq_message_received event may repeat: at least once).
  */
 export class DlqIntake implements Component {
   readonly name = 'dlq-intake';
   private readonly gate = new LifecycleGate();
   private readonly consumer: Consumer;
-  private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: DlqIntakeOptions) {
     const s = options.settings;
@@ -73,28 +70,18 @@ export class DlqIntake implements Component {
       await this.consumer.run({
         autoCommit: settings.KAFKA_ENABLE_AUTO_COMMIT,
         eachMessage: async ({ topic: t, partition, message }) => {
-          const stored = toDlqMessage(
-            {
-              topic: t,
-              partition,
-              offset: message.offset,
-              key: message.key,
-              value: message.value,
-              headers: decodeHeaders(message.headers),
-            },
-            new Date(),
-          );
-          const inserted = await this.options.repository.insertIfAbsent(stored);
-          logger.warn(
-            {
-              dlq_id: stored.id,
-              original_topic: stored.originalTopic,
-              event_type: stored.eventType,
-              reason: stored.reason,
-              error: stored.error,
-              duplicate: !inserted,
-            },
-            'dead-lettered message stored',
+          await this.store(
+            toDlqMessage(
+              {
+                topic: t,
+                partition,
+                offset: message.offset,
+                key: message.key,
+                value: message.value,
+                headers: decodeHeaders(message.headers),
+              },
+              new Date(),
+            ),
           );
           if (!settings.KAFKA_ENABLE_AUTO_COMMIT) {
             await this.consumer.commitOffsets([
@@ -103,37 +90,36 @@ export class DlqIntake implements Component {
           }
         },
       });
-      this.timer = setInterval(() => void this.housekeeping(), this.options.housekeepingIntervalMs ?? 60_000);
-      this.timer.unref();
       logger.info({ topic, group: settings.KAFKA_CONSUMER_GROUP_ID }, 'dlq intake consuming');
     });
   }
 
-  /** Prunes expired messages and raises the queue-size alert. Errors are logged, never thrown. */
-  async housekeeping(now = new Date()): Promise<{ pruned: number; pending: number }> {
-    const { repository, settings, logger } = this.options;
-    try {
-      const pruned = await repository.pruneReceivedBefore(retentionCutoff(now, settings.DLQ_RETENTION_DAYS));
-      const pending = await repository.countByStatus('pending');
-      if (pending >= settings.DLQ_CRITICAL_THRESHOLD) {
-        logger.error({ pending, threshold: settings.DLQ_CRITICAL_THRESHOLD }, 'DLQ size critical');
-      } else if (pending >= settings.DLQ_WARNING_THRESHOLD) {
-        logger.warn(
-          { pending, threshold: settings.DLQ_WARNING_THRESHOLD },
-          'DLQ size above warning threshold',
-        );
-      }
-      if (pruned > 0) logger.info({ pruned }, 'pruned DLQ messages past retention');
-      return { pruned, pending };
-    } catch (err) {
-      logger.error({ err }, 'DLQ housekeeping failed');
-      return { pruned: 0, pending: -1 };
-    }
+  private async store(received: DlqMessage): Promise<void> {
+    const { repository, events, rules, logger } = this.options;
+    const stored: DlqMessage = { ...received, ...planArrival(received, rules, received.receivedAt) };
+    const inserted = await repository.insertIfAbsent(stored);
+    logger.warn(
+      {
+        dlq_id: stored.id,
+        original_topic: stored.originalTopic,
+        event_type: stored.eventType,
+        reason: stored.reason,
+        error: stored.error,
+        status: stored.status,
+        retry_count: stored.retryCount,
+        next_retry_at: stored.nextRetryAt,
+        duplicate: !inserted,
+      },
+      stored.status === 'discarded'
+        ? 'dead-lettered message archived: DLQ retries exhausted'
+        : 'dead-lettered message stored',
+    );
+    await events.received(stored);
+    if (stored.status === 'discarded') await events.discarded(stored, 'policy');
   }
 
   stop(): Promise<void> {
     return this.gate.stop(async () => {
-      clearInterval(this.timer);
       await this.consumer.disconnect();
     });
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { toDlqMessage } from './dlq-record.js';
+import { retryMessage, toDlqMessage } from './dlq-record.js';
 
 const receivedAt = new Date('2026-11-23T10:00:00Z');
 
@@ -21,6 +21,9 @@ describe('toDlqMessage', () => {
           failed_at: '2026-11-23T09:59:00.000Z',
           consumer_group: 'saga',
           dlq_reason: 'retries_exhausted',
+          dlq_attempt: '2',
+          event_type: 'execution_requested',
+          correlation_id: 'exec-1',
         },
       },
       receivedAt,
@@ -35,14 +38,18 @@ describe('toDlqMessage', () => {
       eventType: 'execution_requested',
       key: 'exec-1',
       value: JSON.stringify({ event_id: 'e1', event_type: 'execution_requested' }),
+      headers: { event_type: 'execution_requested', correlation_id: 'exec-1' },
       error: 'boom',
       reason: 'retries_exhausted',
       attempt: 3,
       failedAt: new Date('2026-11-23T09:59:00.000Z'),
       receivedAt,
       status: 'pending',
-      retryCount: 0,
+      retryCount: 2,
       nextRetryAt: null,
+      retriedAt: null,
+      discardedAt: null,
+      expiresAt: null,
     });
   });
 
@@ -62,6 +69,27 @@ describe('toDlqMessage', () => {
       attempt: 0,
       failedAt: receivedAt,
       error: 'no error recorded',
+    });
+  });
+});
+
+describe('retryMessage', () => {
+  it('when a stored message is retried, then key, value and original headers go out with the next retry number', () => {
+    const m = toDlqMessage(
+      {
+        topic: 'dlq',
+        partition: 0,
+        offset: '3',
+        key: Buffer.from('k'),
+        value: Buffer.from('{"event_id":"e"}'),
+        headers: { event_id: 'e', traceparent: 't', attempt: '3', error: 'x', dlq_attempt: '1' },
+      },
+      receivedAt,
+    );
+    expect(retryMessage(m)).toEqual({
+      key: 'k',
+      value: '{"event_id":"e"}',
+      headers: { event_id: 'e', traceparent: 't', dlq_attempt: '2' },
     });
   });
 });

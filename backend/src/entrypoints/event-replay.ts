@@ -1,6 +1,9 @@
+import { createEventReplayProcess } from '../events-store/event-replay-process.js';
+import { runProcess } from '../platform/lifecycle/run-process.js';
 import { bootstrapProcess } from './bootstrap.js';
-import { exitNotBuiltYet } from './not-built-yet.js';
 
-// event replay: re-publishes stored events in bounded, resumable sessions.
+// Event replay: stores every catalog event in Mongo (the event store it will replay from);
+// replay sessions are not built yet.
 const { settings, logger } = bootstrapProcess(process.argv.slice(2), 'config.event-replay.toml');
-exitNotBuiltYet(logger, settings, 'event-replay', 'a later replay issue');
+const { host } = createEventReplayProcess(settings, logger);
+void runProcess({ logger, host });

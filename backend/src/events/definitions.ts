@@ -68,6 +68,16 @@ const ExecutionRequest = z.object({
   limits: ExecutionLimits,
 });
 
+/** Which DLQ message an event is about. */
+const DlqMessageRef = z.object({
+  dlq_id: Id,
+  original_topic: Id,
+  event_type: z.string().nullable(),
+  event_id: z.string().nullable(),
+  /** DLQ retries so far (the retried event: this retry's number). */
+  retry_count: z.number().int().nonnegative(),
+});
+
 /** The production event catalog: every event the platform's processes exchange over Kafka. */
 export const platformEventDefinitions = defineEvents({
   user_registered: {
@@ -79,6 +89,26 @@ export const platformEventDefinitions = defineEvents({
   auth_failed: {
     version: 1,
     payload: z.object({ username: z.string(), reason: z.string().min(1), ip: z.string().optional() }),
+  },
+  /** A user's settings changed (user-settings/): each changed leaf by dotted path, before and after. */
+  user_settings_updated: {
+    version: 1,
+    payload: z.object({
+      user_id: Id,
+      /** The settings' version after this change: 1, 2, 3… per user. */
+      version: z.number().int().positive(),
+      changes: z
+        .array(
+          z.object({
+            field: z.string().min(1),
+            old: z.union([z.string(), z.number(), z.boolean(), z.null()]),
+            new: z.union([z.string(), z.number(), z.boolean(), z.null()]),
+          }),
+        )
+        .min(1),
+      /** The earlier version this change restored, or null for an ordinary update. */
+      restored_from: z.number().int().nonnegative().nullable(),
+    }),
   },
 
   execution_requested: {
@@ -135,6 +165,33 @@ export const platformEventDefinitions = defineEvents({
   delete_pod_command: {
     version: 1,
     payload: z.object({ execution_id: Id, saga_id: Id.optional(), reason: z.string().min(1) }),
+  },
+
+  /** DLQ processor: a dead-lettered message was stored (status per the retry policy). */
+  dlq_message_received: {
+    version: 1,
+    payload: DlqMessageRef.extend({
+      error: z.string(),
+      reason: z.string().min(1),
+      status: z.enum(['pending', 'scheduled', 'discarded']),
+      next_retry_at: z.iso.datetime().nullable(),
+    }),
+  },
+  /** DLQ processor: the message was republished to its original topic. */
+  dlq_message_retried: { version: 1, payload: DlqMessageRef },
+  /** DLQ processor or admin: the message went to the archive, never to be retried automatically. */
+  dlq_message_discarded: {
+    version: 1,
+    payload: DlqMessageRef.extend({ by: z.enum(['policy', 'admin']) }),
+  },
+  /** Unresolved DLQ messages rose to a threshold; once per crossing, for admin notifications. */
+  dlq_threshold_crossed: {
+    version: 1,
+    payload: z.object({
+      level: z.enum(['warning', 'critical']),
+      count: z.number().int().nonnegative(),
+      threshold: z.number().int().positive(),
+    }),
   },
 });
 

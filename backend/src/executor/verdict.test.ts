@@ -271,6 +271,12 @@ describe('classify: exact reasons', () => {
     );
   });
 
+  it('when a completed run has a status note and no refused forks, then the reason is the note alone', () => {
+    expect(classify({ ...base, exitCode: 139 }).reason).toBe(
+      'exit status 139: the script exited with 139 or was killed by SIGSEGV (the sandbox reports both alike)',
+    );
+  });
+
   it('when no fork was refused, then no note is added', () => {
     expect(classify({ ...base, killReason: 'timeout', pidsLimitHits: 0 }).reason).toBe(
       'wall time limit of 3 s exceeded',

@@ -12,6 +12,9 @@ import { TokenService } from '../users/token-service.js';
 import { seedUsersComponent } from '../users/seed-users.js';
 import { UserAdmin } from '../users/user-admin.js';
 import { UserRepository } from '../users/user-repository.js';
+import { DlqAdmin } from '../dlq/dlq-admin.js';
+import { DlqEvents } from '../dlq/dlq-events.js';
+import { DlqMessageRepository } from '../dlq/dlq-message-repository.js';
 import { createApp } from './app.js';
 import { CsrfTokens } from './csrf.js';
 import { parseOrigins } from './headers.js';
@@ -19,6 +22,11 @@ import { executionWiring } from './execution-wiring.js';
 import { HttpServer } from './http-server.js';
 import { rateLimiting } from './rate-limiting.js';
 import { defaultQueueKeyPrefix, ExecutionQueue } from '../queue/execution-queue.js';
+import { SettingsHistoryRepository } from '../user-settings/settings-history-repository.js';
+import { UserSettingsService } from '../user-settings/user-settings-service.js';
+import { SavedScriptRepository } from '../scripts/saved-script-repository.js';
+import { SavedScriptService } from '../scripts/saved-script-service.js';
+import { EventStore } from '../events-store/event-store.js';
 
 export interface ApiProcess {
   host: ServiceHost;
@@ -61,10 +69,26 @@ export function createApiProcess(settings: Settings, logger: Logger): ApiProcess
     service: { name: settings.TRACING_SERVICE_NAME, version: settings.TRACING_SERVICE_VERSION },
     logger: logger.child({ component: 'auth' }),
   });
+  const userSettings = new UserSettingsService({
+    history: new SettingsHistoryRepository(mongo),
+    catalog,
+    publish: (event) => producer.publish(event),
+    service: { name: settings.TRACING_SERVICE_NAME, version: settings.TRACING_SERVICE_VERSION },
+    logger: logger.child({ component: 'user-settings' }),
+  });
   const executions = executionWiring({ settings, mongo, redis, kafka, catalog, producer, auth, logger });
   const app = createApp({
     logger,
     executions: executions.routes,
+    scripts: {
+      auth,
+      scripts: new SavedScriptService({
+        scripts: new SavedScriptRepository(mongo),
+        executions: executions.routes.executions,
+        maxScriptBytes: settings.EXECUTION_MAX_SCRIPT_BYTES,
+      }),
+      maxScriptBytes: settings.EXECUTION_MAX_SCRIPT_BYTES,
+    },
     healthChecks: dependencyChecks({ mongo, redis, kafkaAdmin: kafkaAdmin.admin }),
     auth: {
       auth,
@@ -78,6 +102,21 @@ export function createApiProcess(settings: Settings, logger: Logger): ApiProcess
       admin: new UserAdmin({ users, hasher, lockout, logger: logger.child({ component: 'user-admin' }) }),
       passwordMinLength: settings.PASSWORD_MIN_LENGTH,
     },
+    adminDlq: {
+      auth,
+      admin: new DlqAdmin({
+        repository: new DlqMessageRepository(mongo),
+        events: new DlqEvents({
+          catalog,
+          publish: (event) => producer.publish(event),
+          service: { name: settings.TRACING_SERVICE_NAME, version: settings.TRACING_SERVICE_VERSION },
+        }),
+        retentionDays: settings.DLQ_RETENTION_DAYS,
+        logger: logger.child({ component: 'dlq-admin' }),
+      }),
+    },
+    adminEvents: { auth, store: new EventStore(mongo) },
+    userSettings: { auth, settings: userSettings },
     adminExecutionCaps: {
       auth,
       users,

@@ -12,10 +12,14 @@ import {
   type AdminExecutionCapRoutesOptions,
 } from './routes/admin-execution-caps.js';
 import { adminUserRoutes, type AdminUserRoutesOptions } from './routes/admin-users.js';
+import { adminDlqRoutes, type AdminDlqRoutesOptions } from './routes/admin-dlq.js';
+import { adminEventRoutes, type AdminEventRoutesOptions } from './routes/admin-events.js';
 import { authRoutes, type AuthRoutesOptions } from './routes/auth.js';
 import { healthRoutes } from './routes/health.js';
 import { adminRateLimitRoutes, type AdminRateLimitRoutesOptions } from './routes/admin-rate-limits.js';
 import { executionRoutes, type ExecutionRoutesOptions } from './routes/executions.js';
+import { userSettingsRoutes, type UserSettingsRoutesOptions } from './routes/user-settings.js';
+import { scriptRoutes, type ScriptRoutesOptions } from './routes/scripts.js';
 import { rateLimiter, type RateLimitOptions } from '../rate-limit/middleware.js';
 
 export interface AppOptions {
@@ -29,6 +33,10 @@ export interface AppOptions {
   /** CSRF checks of cookie-authenticated mutating requests; absent in health-only apps. */
   csrf?: CsrfProtectionOptions;
   adminUsers?: Omit<AdminUserRoutesOptions, 'bodyLimitBytes'>;
+  /** Inspect, retry and discard dead-lettered messages. */
+  adminDlq?: Omit<AdminDlqRoutesOptions, 'bodyLimitBytes'>;
+  /** Delete a stored event (archived first). */
+  adminEvents?: AdminEventRoutesOptions;
   /** Browser origins allowed cross-origin access with credentials; none when absent. */
   corsOrigins?: readonly string[];
   /** Per-user/IP request limits of /api/v1; none when absent (RATE_LIMIT_ENABLED=false). */
@@ -38,6 +46,10 @@ export interface AppOptions {
   adminExecutionCaps?: Omit<AdminExecutionCapRoutesOptions, 'bodyLimitBytes'>;
   /** Submit, follow (SSE) and manage executions. */
   executions?: Omit<ExecutionRoutesOptions, 'bodyLimitBytes'>;
+  /** The signed-in user's settings, their history and restore. */
+  userSettings?: Omit<UserSettingsRoutesOptions, 'bodyLimitBytes'>;
+  /** Saved scripts: CRUD and run. */
+  scripts?: Omit<ScriptRoutesOptions, 'bodyLimitBytes'>;
   /** TRUSTED_PROXIES: senders whose X-Forwarded-For names the client; none when absent or empty. */
   trustedProxies?: readonly string[];
 }
@@ -68,11 +80,18 @@ export function createApp(options: AppOptions): Express {
   if (options.adminUsers) {
     app.use('/api/v1', adminUserRoutes({ ...options.adminUsers, bodyLimitBytes: small }));
   }
+  if (options.adminDlq) {
+    app.use('/api/v1', adminDlqRoutes({ ...options.adminDlq, bodyLimitBytes: small }));
+  }
+  if (options.adminEvents) app.use('/api/v1', adminEventRoutes(options.adminEvents));
   if (options.adminExecutionCaps) {
     app.use('/api/v1', adminExecutionCapRoutes({ ...options.adminExecutionCaps, bodyLimitBytes: small }));
   }
   if (options.adminRateLimits) {
     app.use('/api/v1', adminRateLimitRoutes({ ...options.adminRateLimits, bodyLimitBytes: small }));
+  }
+  if (options.userSettings) {
+    app.use('/api/v1', userSettingsRoutes({ ...options.userSettings, bodyLimitBytes: small }));
   }
   if (options.executions) {
     const executeLimit = executeBodyLimit(options.executions.settings.EXECUTION_MAX_SCRIPT_BYTES);
@@ -80,6 +99,11 @@ export function createApp(options: AppOptions): Express {
       '/api/v1',
       executionRoutes({ ...options.executions, bodyLimitBytes: Math.min(executeLimit, ceiling) }),
     );
+  }
+  if (options.scripts) {
+    // A saved script is at most an execution's script, and running one may send stdin as big.
+    const scriptsLimit = executeBodyLimit(options.scripts.maxScriptBytes);
+    app.use('/api/v1', scriptRoutes({ ...options.scripts, bodyLimitBytes: Math.min(scriptsLimit, ceiling) }));
   }
   app.use(notFoundHandler);
   app.use(errorHandler(options.logger));

@@ -1,5 +1,6 @@
 import type { Kafka } from 'kafkajs';
 import type { PlatformEventCatalog, PlatformEventDefinitions } from '../events/definitions.js';
+import { EventStore } from '../events-store/event-store.js';
 import { ExecutionRepository } from '../executions/execution-repository.js';
 import { ExecutionService } from '../executions/execution-service.js';
 import { advertsKey, RuntimeDirectory } from '../executions/runtime-directory.js';
@@ -25,6 +26,8 @@ export interface ExecutionWiring {
 
 /** How long an execution's SSE log stays in Redis after its last event. */
 const SSE_LOG_TTL_SECONDS = 3600;
+/** Prefix of the SSE log keys in Redis (`sse:exec:<execution id>`…). */
+export const SSE_LOG_KEY_PREFIX = 'sse:';
 
 /** Everything the API needs for executions: the use cases, the SSE log, hub and Kafka bridge. */
 export function executionWiring(deps: {
@@ -43,7 +46,7 @@ export function executionWiring(deps: {
     key: advertsKey(settings.KAFKA_TOPIC_PREFIX),
   });
   const log = new ExecutionEventLog(() => redis.commands, {
-    keyPrefix: 'sse:',
+    keyPrefix: SSE_LOG_KEY_PREFIX,
     ttlSeconds: SSE_LOG_TTL_SECONDS,
   });
   const hub = new ExecutionStreamHub(redis, logger.child({ component: 'sse-hub' }));
@@ -77,6 +80,7 @@ export function executionWiring(deps: {
       repository,
       runtimes,
       log,
+      eventStore: new EventStore(deps.mongo),
       hub,
       settings,
       liveEvents: settings.ENABLE_EVENT_STREAMING,

@@ -5,6 +5,10 @@ describe('groupOf', () => {
   it.each([
     ['POST', '/api/v1/execute', 'execute'],
     ['POST', '/api/v1/executions/abc-123/retry', 'execute'],
+    ['POST', '/api/v1/scripts/abc-123/execute', 'execute'],
+    ['GET', '/api/v1/scripts/abc-123/execute', 'default'],
+    ['POST', '/api/v1/scripts/abc-123/execute/x', 'default'],
+    ['POST', '/api/v1/scripts', 'default'],
     ['POST', '/API/V1/Execute/', 'execute'],
     ['GET', '/api/v1/execute', 'default'],
     ['GET', '/api/v1/executions/abc/result', 'default'],

@@ -3,7 +3,8 @@ export const RATE_LIMIT_GROUPS = ['execute', 'auth', 'admin', 'sse', 'default'] 
 export type RateLimitGroup = (typeof RATE_LIMIT_GROUPS)[number];
 
 const API_PREFIX = '/api/v1';
-const RETRY = /^\/executions\/[^/]+\/retry$/;
+// Routes that start an execution besides POST /execute: a retry and a saved script's run.
+const STARTS_EXECUTION = /^\/(executions\/[^/]+\/retry|scripts\/[^/]+\/execute)$/;
 
 /**
  * The group of a request, or undefined when it is not limited (only the health endpoints). Paths
@@ -17,7 +18,8 @@ export function groupOf(method: string, path: string): RateLimitGroup | undefine
   const rest = normalised.slice(API_PREFIX.length);
   const under = (segment: string): boolean => rest === segment || rest.startsWith(`${segment}/`);
   if (under('/health')) return undefined;
-  if (method.toUpperCase() === 'POST' && (rest === '/execute' || RETRY.test(rest))) return 'execute';
+  if (method.toUpperCase() === 'POST' && (rest === '/execute' || STARTS_EXECUTION.test(rest)))
+    return 'execute';
   if (under('/auth')) return 'auth';
   if (under('/admin')) return 'admin';
   if (under('/events')) return 'sse';

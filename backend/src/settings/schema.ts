@@ -15,6 +15,11 @@ const DEFAULT_RUNTIME_IMAGES = [
   'bash/5.2=bash:5.2',
   'go/1.22=golang:1.22-alpine',
 ].join(',');
+const DLQ_POLICY_ENTRY = String.raw`[a-z][a-z0-9_]*\s*=\s*(retry|immediate|manual)`;
+/** Parsed by dlq/retry-policy.ts. */
+const DLQ_RETRY_POLICIES_PATTERN = new RegExp(
+  String.raw`^\s*$|^\s*${DLQ_POLICY_ENTRY}(\s*,\s*${DLQ_POLICY_ENTRY})*\s*$`,
+);
 export const RATE_LIMIT_PATTERN = /^\s*(\d+)\s*\/\s*(second|minute|hour|day)\s*$/;
 
 const core = 'Core';
@@ -285,6 +290,14 @@ export const settingKeys = {
   DLQ_RETRY_MAX_ATTEMPTS: int(5, { section: dlq, min: 0, description: 'Retries before archiving' }),
   DLQ_RETRY_BASE_DELAY_SECONDS: num(60, { section: dlq, min: 0, description: 'Base delay between retries' }),
   DLQ_RETRY_MAX_DELAY_SECONDS: num(3600, { section: dlq, min: 0, description: 'Max delay (backoff cap)' }),
+  DLQ_RETRY_POLICIES: str('execution=retry,pod=immediate,user=manual,default=retry', {
+    section: dlq,
+    pattern: DLQ_RETRY_POLICIES_PATTERN,
+    patternHint:
+      'comma-separated "<event category or type>=retry|immediate|manual", e.g. "pod=immediate,default=retry"',
+    description:
+      'Retry policy per event category (first word of the event type) or exact event type; default covers the rest (retry when absent)',
+  }),
   DLQ_RETENTION_DAYS: int(7, { section: dlq, min: 1, description: 'Days to keep DLQ messages' }),
   DLQ_WARNING_THRESHOLD: int(100, { section: dlq, min: 1, description: 'Warning alert threshold' }),
   DLQ_CRITICAL_THRESHOLD: int(1000, { section: dlq, min: 1, description: 'Critical alert threshold' }),

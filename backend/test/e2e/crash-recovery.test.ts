@@ -1,5 +1,6 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { eventually } from '../test-logger.js';
+import { SseLogReader } from './sse-log.js';
 import {
   PRODUCTION_COMMIT_MODE,
   signUp,
@@ -12,6 +13,8 @@ import {
 } from './system.js';
 
 let system: SystemUnderTest | undefined;
+const sseLog = new SseLogReader();
+afterAll(() => sseLog.close());
 afterEach(async () => {
   await system?.stop();
   system = undefined;
@@ -50,8 +53,7 @@ async function crashMidBatch(victim: Exclude<ProcessName, 'api'>): Promise<Resul
 
   const results = await Promise.all(ids.map((id) => waitForResult(client, id, 90_000)));
   for (const id of ids) {
-    const res = await client.request(`/executions/${id}/events`);
-    const log = (await res.json()) as { events: Array<{ kind: string }> };
+    const log = { events: await sseLog.read(id) };
     expect(
       log.events.filter((e) => e.kind === 'terminal').length,
       `terminal entries of ${id}`,

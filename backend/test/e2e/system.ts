@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { spawnEntry, type SpawnedProcess } from '../processes/spawn-process.js';
 import { eventually } from '../test-logger.js';
 
-export type ProcessName = 'api' | 'saga-orchestrator' | 'k8s-worker' | 'result-processor';
+export type ProcessName = 'api' | 'saga-orchestrator' | 'k8s-worker' | 'result-processor' | 'event-replay';
 
 /**
  * config.toml's commit mode, for SystemUnderTest's env: offsets committed in the background
@@ -54,6 +54,7 @@ export class SystemUnderTest {
       this.start('saga-orchestrator'),
       this.start('k8s-worker'),
       this.start('result-processor'),
+      this.start('event-replay'),
     ]);
   }
 

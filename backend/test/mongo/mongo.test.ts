@@ -17,6 +17,7 @@ function message(overrides: Partial<DlqMessage> = {}): DlqMessage {
     eventType: 'execution_requested',
     key: 'k',
     value: '{"broken":',
+    headers: { event_type: 'execution_requested' },
     error: 'Unexpected end of JSON input',
     reason: 'invalid',
     attempt: 1,
@@ -25,6 +26,9 @@ function message(overrides: Partial<DlqMessage> = {}): DlqMessage {
     status: 'pending',
     retryCount: 0,
     nextRetryAt: null,
+    retriedAt: null,
+    discardedAt: null,
+    expiresAt: null,
     ...overrides,
   };
 }
@@ -60,14 +64,14 @@ describe('Mongo adapter against the Mongo wire server', () => {
     expect((await repo.findById(m.id))?.error).toBe(m.error);
   });
 
-  it('when listing by status and pruning by age, then only matching records are affected', async () => {
-    const old = message({ status: 'discarded', receivedAt: new Date('2020-01-01T00:00:00Z') });
-    const fresh = message({ status: 'discarded' });
+  it('when listing by status and pruning past expiry, then only matching records are affected', async () => {
+    const old = message({ status: 'discarded', expiresAt: new Date('2020-01-01T00:00:00Z') });
+    const fresh = message({ status: 'discarded', expiresAt: new Date(Date.now() + 86_400_000) });
     await repo.insertIfAbsent(old);
     await repo.insertIfAbsent(fresh);
     const discarded = await repo.list({ status: 'discarded' });
     expect(discarded.map((d) => d.id).sort()).toEqual([old.id, fresh.id].sort());
-    expect(await repo.pruneReceivedBefore(new Date('2021-01-01T00:00:00Z'))).toBe(1);
+    expect(await repo.pruneExpired(new Date('2021-01-01T00:00:00Z'))).toBe(1);
     expect(await repo.findById(old.id)).toBeNull();
     expect(await repo.findById(fresh.id)).not.toBeNull();
   });

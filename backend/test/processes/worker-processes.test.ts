@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { createKafka } from '../../src/platform/kafka/client.js';
+import { eventually, testLogger } from '../test-logger.js';
+import { testSettings } from '../test-settings.js';
 import { spawnEntry } from './spawn-process.js';
 
-const waiting = ['pod-monitor', 'event-replay'];
+const waiting = ['pod-monitor'];
 
 describe('worker entry files', () => {
   it.each(waiting)(
@@ -57,6 +60,36 @@ describe('worker entry files', () => {
     expect(consuming.topics).toEqual(
       expect.arrayContaining(['test.execution_started', 'test.execution_timeout']),
     );
+    worker.child.kill('SIGTERM');
+    expect(await worker.exited).toEqual({ code: 0, signal: null });
+    expect(worker.lines.some((l) => l.includes('"consumer stopped"'))).toBe(true);
+  });
+
+  it('when the event-replay process starts, then it consumes every catalog topic in its own group and stops cleanly on SIGTERM', async () => {
+    const worker = spawnEntry('event-replay.ts', ['--config', 'config.test.toml']);
+    const consuming = await worker.waitForLog((e) => e.msg === 'consumer started');
+    expect(consuming).toMatchObject({
+      service: 'integr8scode-event-replay',
+      group_id: 'integr8scode-event-replay',
+    });
+    expect(consuming.topics).toEqual(
+      expect.arrayContaining(['test.execution_requested', 'test.user_logged_in', 'test.result_stored']),
+    );
+    await worker.waitForLog((e) => e.msg === 'event retention scheduled');
+    const admin = createKafka(testSettings(), testLogger()).admin();
+    await admin.connect();
+    try {
+      await eventually(
+        async () => {
+          const { groups } = await admin.describeGroups(['integr8scode-event-replay']);
+          const group = groups[0];
+          return group?.state === 'Stable' && group.members.length === 1 ? true : undefined;
+        },
+        { what: 'the event-replay group with its member', timeoutMs: 30_000 },
+      );
+    } finally {
+      await admin.disconnect();
+    }
     worker.child.kill('SIGTERM');
     expect(await worker.exited).toEqual({ code: 0, signal: null });
     expect(worker.lines.some((l) => l.includes('"consumer stopped"'))).toBe(true);

@@ -10,6 +10,7 @@ import {
 } from '../../executions/execution-service.js';
 import { executionView } from '../../executions/execution-view.js';
 import type { RuntimeDirectory } from '../../executions/runtime-directory.js';
+import type { EventStore } from '../../events-store/event-store.js';
 import { AppError } from '../../platform/errors/app-error.js';
 import type { ExecutionEventLog } from '../../sse/execution-event-log.js';
 import { isStreamId } from '../../sse/execution-event-log.js';
@@ -27,6 +28,8 @@ export interface ExecutionRoutesOptions {
   repository: ExecutionRepository;
   runtimes: RuntimeDirectory;
   log: ExecutionEventLog;
+  /** GET /executions/{id}/events reads the event store, not the SSE log (which expires). */
+  eventStore: Pick<EventStore, 'findByAggregate'>;
   hub: ExecutionStreamHub;
   settings: ExecutionSettings & { SSE_HEARTBEAT_INTERVAL: number };
   /** Whether the SSE bridge feeds the log (ENABLE_EVENT_STREAMING). */
@@ -73,6 +76,21 @@ const ListQuery = z.object({
   offset: z.coerce.number().int().min(0).default(0),
 });
 
+/** `event_types` comma-separated or repeated; `limit` oldest events first. */
+const EventsQuery = z.object({
+  event_types: z
+    .union([z.string(), z.array(z.string())])
+    .optional()
+    .transform((v) =>
+      (v === undefined ? [] : [v].flat())
+        .flatMap((s) => s.split(','))
+        .map((s) => s.trim())
+        .filter((s) => s !== ''),
+    )
+    .pipe(z.array(z.string().regex(/^[a-z_]{1,64}$/, 'Must be event type names'))),
+  limit: z.coerce.number().int().min(1).max(10_000).default(2_000),
+});
+
 function callerOf(req: Request): Caller {
   const { user } = sessionOf(req);
   return { id: user.id, role: user.role };
@@ -115,12 +133,10 @@ export function executionRoutes(o: ExecutionRoutesOptions): Router {
 
   router.get('/executions/:id/events', auth, async (req, res) => {
     const { id } = parseInput(IdParams, req.params, 'path');
+    const q = parseInput(EventsQuery, req.query, 'query');
     await o.executions.get(callerOf(req), id);
-    const entries = await o.log.readAfter(id, undefined, 10_000);
-    res.json({
-      execution_id: id,
-      events: entries.map((e) => ({ id: e.id, kind: e.kind, data: JSON.parse(e.data) as unknown })),
-    });
+    const events = await o.eventStore.findByAggregate(id, { eventTypes: q.event_types, limit: q.limit });
+    res.json({ execution_id: id, events });
   });
 
   router.delete('/executions/:id', auth, async (req, res) => {
