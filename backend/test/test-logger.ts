@@ -23,3 +23,16 @@ export async function eventually<T>(
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`, { cause: lastError });
 }
+
+/** Fails if `check` is false at any poll during `ms`: a check that something stays so. */
+export async function holdsFor(
+  ms: number,
+  check: () => Promise<boolean> | boolean,
+  intervalMs = 50,
+): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (!(await check())) throw new Error(`a condition meant to hold for ${ms} ms turned false`);
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { LuaScript } from '../platform/redis/lua-script.js';
 
 export interface StreamSlotsOptions {
   redis: () => Redis;
@@ -20,13 +21,13 @@ export interface StreamSlot {
 }
 
 // A sorted set per user: member = one open stream, score = when it expires unless refreshed.
-const ACQUIRE = `
+const ACQUIRE = new LuaScript(`
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
 redis.call('ZADD', KEYS[1], ARGV[3], ARGV[4])
 redis.call('PEXPIRE', KEYS[1], ARGV[5])
 return 1
-`;
+`);
 
 /**
  * Counts each user's open SSE streams in Redis, so the cap holds across API processes. A slot is
@@ -50,18 +51,16 @@ export class StreamSlots {
     const member = randomUUID();
     const { ttlMs } = this.options;
     const now = this.now();
-    const taken = await this.options
-      .redis()
-      .eval(
-        ACQUIRE,
-        1,
-        key,
-        String(now),
-        String(this.options.maxPerUser),
-        String(now + ttlMs),
-        member,
-        String(ttlMs),
-      );
+    const taken = await ACQUIRE.run(
+      this.options.redis(),
+      1,
+      key,
+      String(now),
+      String(this.options.maxPerUser),
+      String(now + ttlMs),
+      member,
+      String(ttlMs),
+    );
     if (taken !== 1) return undefined;
     const refresh = setInterval(
       () => {

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { LuaScript } from '../platform/redis/lua-script.js';
 import { usernameKey } from './user.js';
 
 export interface LoginLockoutOptions {
@@ -23,14 +24,14 @@ const BACKOFF_MAX_MS = 60_000;
 
 // One hash per username: `total`, `last` (ms of the latest failure) and one counter per client.
 // The window (and every lock in it) starts at the name's first failure.
-const RECORD_FAILURE = `
+const RECORD_FAILURE = new LuaScript(`
 local created = redis.call('EXISTS', KEYS[1]) == 0
 local total = redis.call('HINCRBY', KEYS[1], 'total', 1)
 local mine = redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
 redis.call('HSET', KEYS[1], 'last', ARGV[2])
 if created then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
 return {total, mine, redis.call('PTTL', KEYS[1])}
-`;
+`);
 
 /**
  * Brute-force protection without handing anyone a way to lock a victim out. Failed logins are
@@ -77,16 +78,14 @@ export class LoginLockout {
 
   /** Counts one failed login of `client`; returns this client's count and, once locked, the lock end. */
   async recordFailure(username: string, client: string): Promise<{ attempts: number; lockedUntil?: Date }> {
-    const reply = (await this.options
-      .redis()
-      .eval(
-        RECORD_FAILURE,
-        1,
-        key(username),
-        clientField(client),
-        String(this.now()),
-        String(this.options.windowSeconds * 1000),
-      )) as [number, number, number];
+    const reply = (await RECORD_FAILURE.run(
+      this.options.redis(),
+      1,
+      key(username),
+      clientField(client),
+      String(this.now()),
+      String(this.options.windowSeconds * 1000),
+    )) as [number, number, number];
     const [, attempts, ttl] = reply;
     if (attempts < this.options.maxAttempts || ttl <= 0) return { attempts };
     return { attempts, lockedUntil: new Date(this.now() + ttl) };

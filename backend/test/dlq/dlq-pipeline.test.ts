@@ -5,17 +5,8 @@ import { cappedDelayMs, retryRulesFrom } from '../../src/dlq/retry-policy.js';
 import { outcome } from '../../src/platform/kafka/handler.js';
 import type { EventProducer } from '../../src/platform/kafka/producer.js';
 import { KafkaTest, type RecordedMessage, type TestEvents } from '../kafka/harness.js';
-import { eventually } from '../test-logger.js';
+import { eventually, holdsFor } from '../test-logger.js';
 import { uniqueSuffix } from '../test-settings.js';
-
-/** Fails if `check` turns false at any poll during `ms`: a check that something stays so. */
-async function holdsFor(ms: number, check: () => Promise<boolean> | boolean): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    expect(await check()).toBe(true);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 function payloadsOf(messages: RecordedMessage[]): Array<Record<string, unknown>> {
   return messages.map(
